@@ -6,43 +6,21 @@ parity, trace and canvas tests share the same few seconds of ``model.fit``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-import numpy as np
 import pytest
 
 from rnn_demo.config import TrainConfig
+from rnn_demo.data import Dataset, load_embedded
 from rnn_demo.models import build_model, compile_model
 from rnn_demo.reduction import reduce_images
 
-SAMPLE_PATH = Path(__file__).resolve().parents[1] / "rnn_demo" / "assets" / "mnist_5k.npz"
-TRAINING_DIGITS = 4000
-
-
-@dataclass(frozen=True)
-class EmbeddedDigits:
-    """The 5,000 embedded digits split 4,000 / 1,000 after a fixed shuffle.
-
-    Images are uint8 ``(n, 28, 28)`` white on black; labels uint8 ``(n,)``.
-    """
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_valid: np.ndarray
-    y_valid: np.ndarray
-
 
 @pytest.fixture(scope="session")
-def embedded_digits() -> EmbeddedDigits:
-    with np.load(SAMPLE_PATH) as sample:
-        images, labels = sample["x"], sample["y"]
-    order = np.random.default_rng(0).permutation(len(labels))
-    train, valid = order[:TRAINING_DIGITS], order[TRAINING_DIGITS:]
-    return EmbeddedDigits(images[train], labels[train], images[valid], labels[valid])
+def embedded_digits() -> Dataset:
+    """The embedded 5,000-digit sample: 4,000 training / 1,000 validation digits."""
+    return load_embedded()
 
 
-def train_for_real(config: TrainConfig, digits: EmbeddedDigits, epochs: int):
+def train_for_real(config: TrainConfig, digits: Dataset, epochs: int):
     """Build ``config``'s model and fit it on the 4,000 training digits (16×16).
 
     With batch 500 one epoch is 8 Adam steps; returns the trained Keras model.
