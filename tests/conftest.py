@@ -20,11 +20,7 @@ def embedded_digits() -> Dataset:
     return load_embedded()
 
 
-def train_for_real(config: TrainConfig, digits: Dataset, epochs: int):
-    """Build ``config``'s model and fit it on the 4,000 training digits (16×16).
-
-    With batch 500 one epoch is 8 Adam steps; returns the trained Keras model.
-    """
+def _fit(config: TrainConfig, digits: Dataset, epochs: int):
     import keras
 
     keras.utils.set_random_seed(config.seed)
@@ -42,6 +38,17 @@ def train_for_real(config: TrainConfig, digits: Dataset, epochs: int):
 
 
 @pytest.fixture(scope="session")
-def trained_lstm(embedded_digits):
+def train_for_real(embedded_digits):
+    """``train(config, epochs) -> keras.Model``: build ``config``'s model and fit it
+    on the 4,000 training digits reduced to 16×16 (batch 500: 8 Adam steps an epoch)."""
+
+    def train(config: TrainConfig, epochs: int):
+        return _fit(config, embedded_digits, epochs)
+
+    return train
+
+
+@pytest.fixture(scope="session")
+def trained_lstm(train_for_real):
     """The chapter's LSTM recipe (hidden 64, lr 0.01, batch 500), 96 Adam steps."""
-    return train_for_real(TrainConfig(arch="lstm"), embedded_digits, epochs=12)
+    return train_for_real(TrainConfig(arch="lstm"), epochs=12)
