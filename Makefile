@@ -1,0 +1,45 @@
+# Two commands for a new user: `make run` starts the app, `make test` runs
+# every test. Both create .venv on first use and are quick afterwards: each
+# install step re-runs only when its requirements file changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: run test lint bench clean
+
+run: $(VENV)/.runtime
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.runtime $(VENV)/.dev /usr/bin/chromium
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.runtime
+	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_trace.py
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install $(PIP_QUIET) -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install $(PIP_QUIET) -r requirements-dev.txt
+	touch $@
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download
+# does not work offline). Needs root or sudo, as apt-get does.
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

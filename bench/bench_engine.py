@@ -1,0 +1,85 @@
+"""The training engine against a plain ``model.fit`` on the same model and data.
+
+For each architecture, alternately (so drift on a noisy machine hits both
+sides alike) runs:
+
+* engine: ``rnn_demo.training.train`` (progress callback, per-iteration loss,
+  interim validation, final scoring and confusion matrix);
+* plain: build, compile, ``model.fit`` over the same minibatches for the same
+  number of iterations, then ``model.evaluate`` on the validation split.
+
+Both sides' wall times include building and compiling the model. Prints the
+median seconds of each and ``ratio = plain / engine`` (≥ 1 means the engine
+is as fast or faster; the target is ≥ 0.95).
+
+    python bench/bench_engine.py [--repeats 3] [--iterations 100]
+        [--dataset mnist] [--data-dir DIR] [--arch lstm ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rnn_demo.config import ARCHITECTURES, TrainConfig  # noqa: E402
+from rnn_demo.data import load_dataset  # noqa: E402
+from rnn_demo.models import build_model, compile_model  # noqa: E402
+from rnn_demo.training import batch_plan, train  # noqa: E402
+
+
+def plain_fit(config: TrainConfig, dataset) -> float:
+    """What a plain Keras script does; returns its validation accuracy."""
+    keras.utils.set_random_seed(config.seed)
+    plan = batch_plan(dataset.n_train, config.batch_size, config.iterations, config.seed).reshape(-1)
+    model = build_model(config)
+    compile_model(model, config.learning_rate, metrics=["accuracy"])
+    model.fit(
+        dataset.train_sequences[plan], dataset.y_train[plan].astype(np.int32),
+        batch_size=config.batch_size, epochs=1, shuffle=False, verbose=0,
+    )
+    _, accuracy = model.evaluate(dataset.valid_sequences, dataset.y_valid, batch_size=2000, verbose=0)
+    return accuracy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--arch", nargs="*", default=list(ARCHITECTURES))
+    args = parser.parse_args()
+
+    dataset = load_dataset(args.dataset, args.data_dir)
+    dataset.train_sequences, dataset.valid_sequences  # reduce once, outside the timings
+    print(f"data: {dataset.description}")
+    print(f"backend: {keras.backend.backend()}, iterations: {args.iterations}, repeats: {args.repeats}")
+    print(f"{'arch':8} {'engine s':>9} {'plain s':>9} {'ratio':>6} {'engine acc':>10} {'plain acc':>9}")
+    for arch in args.arch:
+        config = TrainConfig(arch=arch, iterations=args.iterations, dataset=args.dataset)
+        engine_times, plain_times = [], []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            engine_accuracy = train(config, dataset).val_accuracy
+            engine_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            plain_accuracy = plain_fit(config, dataset)
+            plain_times.append(time.perf_counter() - started)
+        engine, plain = statistics.median(engine_times), statistics.median(plain_times)
+        print(
+            f"{arch:8} {engine:9.2f} {plain:9.2f} {plain / engine:6.2f} "
+            f"{engine_accuracy:10.3f} {plain_accuracy:9.3f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

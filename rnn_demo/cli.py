@@ -1,0 +1,243 @@
+"""Command line: ``python -m rnn_demo train | evaluate | info``.
+
+With ``--json`` the last line of stdout is one JSON object; progress goes to
+stderr. Bad arguments and failures end with a one-line message and a non-zero
+exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+from rnn_demo.config import ARCHITECTURES, DATASETS, DEVICES, ConfigError, TrainConfig
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr (no usage dump)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = TrainConfig()
+    parser = _OneLineParser(prog="python -m rnn_demo", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+
+    train = commands.add_parser("train", help="train one architecture and report its scores")
+    train.add_argument("--arch", choices=list(ARCHITECTURES), default=defaults.arch)
+    train.add_argument("--hidden", type=int, default=defaults.hidden_units, help="hidden units per layer (64)")
+    train.add_argument("--layers", type=int, default=defaults.layers, help="stacked GRU layers for --arch deep (3)")
+    train.add_argument("--lr", type=float, default=defaults.learning_rate, help="Adam learning rate (0.01)")
+    train.add_argument("--batch", type=int, default=defaults.batch_size, help="images per iteration (500)")
+    train.add_argument("--iterations", type=int, default=defaults.iterations, help="minibatch steps (100)")
+    train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument("--device", choices=DEVICES, default=defaults.device)
+    train.add_argument("--validate-every", type=int, help="score the validation set every N iterations")
+    _add_data_arguments(train)
+    train.add_argument("--out", help="save the trained model to this .keras file")
+    train.add_argument("--json", action="store_true", help="end stdout with one JSON object")
+
+    evaluate = commands.add_parser("evaluate", help="score a saved model on the validation/test split")
+    evaluate.add_argument("--model", required=True, help="a .keras file saved by train --out")
+    _add_data_arguments(evaluate, default_dataset=None)
+    evaluate.add_argument("--json", action="store_true")
+
+    info = commands.add_parser("info", help="backend, devices, versions and data sources")
+    info.add_argument("--data-dir")
+    info.add_argument("--json", action="store_true")
+    return parser
+
+
+def _add_data_arguments(parser, default_dataset: str | None = "mnist") -> None:
+    parser.add_argument(
+        "--dataset", choices=list(DATASETS), default=default_dataset,
+        help="mnist (default) or fashion" + ("" if default_dataset else "; default: the model's own"),
+    )
+    parser.add_argument("--data-dir", help="folder with the IDX files or a Keras-style .npz")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    with _quiet_stderr():
+        import keras  # noqa: F401 - TensorFlow's start-up log lines are noise here
+    from rnn_demo.data import DataError
+    from rnn_demo.devices import DeviceError
+    from rnn_demo.persistence import ModelFileError
+
+    try:
+        return {"train": _train, "evaluate": _evaluate, "info": _info}[args.command](args)
+    except (ConfigError, DataError, DeviceError, ModelFileError) as error:
+        print(f"rnn_demo {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILURE
+
+
+def _train(args) -> int:
+    config = TrainConfig(
+        arch=args.arch, hidden_units=args.hidden, layers=args.layers, learning_rate=args.lr,
+        batch_size=args.batch, iterations=args.iterations, seed=args.seed,
+        device=args.device, dataset=args.dataset,
+    )
+    if args.out and not args.out.endswith(".keras"):
+        raise ConfigError(f"--out must name a .keras file; got {args.out!r}")
+    from rnn_demo.data import load_dataset
+    from rnn_demo.training import train
+
+    dataset = load_dataset(config.dataset, args.data_dir)
+    _status(f"data: {dataset.description}")
+    stop = threading.Event()
+    bar = ProgressBar(config.iterations)
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        result = train(config, dataset, on_progress=bar.update, stop=stop, validate_every=args.validate_every)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+    _status(
+        f"{result.message}: validation accuracy {result.val_accuracy:.4f}, loss {result.val_loss:.4f}; "
+        f"{result.train_seconds:.1f} s, {result.samples_per_second:,.0f} samples/s on {result.device}"
+    )
+    summary = result.summary()
+    if args.out:
+        from rnn_demo.persistence import save_model
+
+        metadata = {**summary, "history": result.history.to_dict()}
+        summary["saved_to"] = str(save_model(result.model, args.out, metadata))
+        _status(f"saved to {args.out}")
+    _report(summary, args.json, ("arch", "params", "val_accuracy", "val_loss", "train_seconds"))
+    return EXIT_FAILURE if result.status == "diverged" else 0
+
+
+def _evaluate(args) -> int:
+    from rnn_demo.data import load_dataset
+    from rnn_demo.persistence import load_model
+    from rnn_demo.training import score
+
+    loaded = load_model(args.model)
+    dataset_name = args.dataset or loaded.metadata.get("dataset", "mnist")
+    dataset = load_dataset(dataset_name, args.data_dir, need_train=False)
+    _status(f"data: {dataset.description}")
+    scores = score(loaded.model, dataset.valid_sequences, dataset.y_valid)
+    summary = {
+        "model": str(loaded.path),
+        "arch": loaded.metadata.get("arch"),
+        "dataset": dataset.name,
+        "data_source": dataset.source,
+        "data_description": dataset.description,
+        "accuracy": round(scores.accuracy, 6),
+        "loss": round(scores.loss, 6),
+        "n": dataset.n_valid,
+    }
+    _report(summary, args.json, ("accuracy", "loss", "n"))
+    return 0
+
+
+def _info(args) -> int:
+    import keras
+    import numpy
+
+    from rnn_demo.data import available_sources
+    from rnn_demo.devices import backend_name, gpu_names
+
+    versions = {"python": sys.version.split()[0], "keras": keras.__version__, "numpy": numpy.__version__}
+    backend = backend_name()
+    if backend in ("tensorflow", "jax", "torch"):
+        module = __import__(backend)
+        versions[backend] = module.__version__
+    summary = {
+        "backend": backend,
+        "devices": ["cpu", *gpu_names()],
+        "gpu_available": bool(gpu_names()),
+        "versions": versions,
+        "data_sources": available_sources(args.data_dir),
+    }
+    _report(summary, args.json, tuple(summary))
+    return 0
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 (native libraries write there directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _status(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _report(summary: dict, as_json: bool, human_keys: tuple[str, ...]) -> None:
+    if as_json:
+        print(json.dumps(summary))
+        return
+    for key in human_keys:
+        print(f"{key}: {summary[key]}")
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most ten times a second.
+
+    On a terminal it redraws in place; elsewhere (logs, CI) it prints a line
+    every tenth of the run so the log stays short.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total = total
+        self.stream = stream
+        self.interactive = stream.isatty()
+        self.last_draw = 0.0
+        self.last_decile = -1
+
+    def update(self, progress) -> None:
+        now = time.monotonic()
+        decile = progress.iteration * 10 // self.total
+        if self.interactive and now - self.last_draw < 0.1 and progress.iteration < self.total:
+            return
+        if not self.interactive and decile == self.last_decile:
+            return
+        self.last_draw, self.last_decile = now, decile
+        filled = self.WIDTH * progress.iteration // self.total
+        validation = (
+            f" val_acc {progress.val_accuracy:.3f}" if progress.val_accuracy is not None else ""
+        )
+        line = (
+            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {progress.iteration}/{self.total} "
+            f"loss {progress.train_loss:.4f}{validation} {progress.samples_per_second:,.0f} samples/s "
+            f"{_seconds(progress.seconds_left)} left"
+        )
+        self.stream.write(("\r" + line + "\x1b[K") if self.interactive else line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _seconds(seconds: float) -> str:
+    if seconds != seconds:  # NaN before the first iteration
+        return "?"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
