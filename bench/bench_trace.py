@@ -1,0 +1,86 @@
+"""Latency of a full NumPy trace of one image versus one eager Keras prediction.
+
+Run: ``.venv/bin/python bench/bench_trace.py [--hidden-units 64] [--repeats 200]``.
+
+For each architecture it prints the p50 and p95 of (a) ``NumpyModel.trace``:
+every layer, direction, gate, prefix readout and the 16-row importance, and
+(b) ``model(x, training=False)``, Keras's eager call for the same image; both
+on one CPU core, with untrained weights (latency does not depend on them).
+"""
+
+from __future__ import annotations
+
+import os
+
+# Pin to one core and one thread before NumPy and TensorFlow start their pools,
+# so both sides are measured on the same single core.
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[variable] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from functools import partial  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rnn_demo.config import ARCHITECTURES, TrainConfig  # noqa: E402
+from rnn_demo.models import build_model  # noqa: E402
+from rnn_demo.trace import NumpyModel  # noqa: E402
+
+
+def percentiles_ms(function, repeats: int) -> tuple[float, float]:
+    """p50 and p95 in milliseconds of ``repeats`` calls, after 5 warm-up calls."""
+    for _ in range(5):
+        function()
+    durations = np.empty(repeats)
+    for index in range(repeats):
+        start = time.perf_counter()
+        function()
+        durations[index] = time.perf_counter() - start
+    return float(np.percentile(durations, 50) * 1e3), float(np.percentile(durations, 95) * 1e3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hidden-units", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=200)
+    arguments = parser.parse_args()
+
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    image = np.random.default_rng(0).random((1, 16, 16), dtype=np.float32)
+    print(
+        f"one image, hidden {arguments.hidden_units}, {arguments.repeats} repeats, "
+        f"one CPU core, Keras {keras.__version__} on {backend}"
+    )
+    print(f"{'arch':8} {'trace p50':>10} {'p95':>8} {'keras p50':>10} {'p95':>8} {'p50 ratio':>10}")
+    for arch in ARCHITECTURES:
+        model = build_model(TrainConfig(arch=arch, hidden_units=arguments.hidden_units))
+        numpy_model = NumpyModel.from_keras(model)
+        trace_p50, trace_p95 = percentiles_ms(
+            partial(numpy_model.trace, image[0]), arguments.repeats
+        )
+        keras_p50, keras_p95 = percentiles_ms(
+            partial(model, image, training=False), arguments.repeats
+        )
+        print(
+            f"{arch:8} {trace_p50:8.2f}ms {trace_p95:6.2f}ms {keras_p50:8.2f}ms "
+            f"{keras_p95:6.2f}ms {keras_p50 / trace_p50:9.1f}×"
+        )
+
+
+if __name__ == "__main__":
+    main()
