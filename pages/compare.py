@@ -1,0 +1,52 @@
+"""Compare: several architectures on the same data and seed, curves overlaid."""
+
+import streamlit as st
+
+from rnn_demo import figures, ui
+from rnn_demo.config import ARCHITECTURES, TrainConfig
+
+st.title("Compare architectures")
+base = st.session_state.get("train_config", TrainConfig())
+st.caption(
+    f"Each model is trained one after another on the same data, batches and seed. "
+    f"Other settings come from the Train page: {base.hidden_units} hidden units, learning rate "
+    f"{base.learning_rate:g}, batch {base.batch_size}, {base.layers} layers for the deep model."
+)
+with ui.friendly_errors():
+    left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
+    archs = left.multiselect("Architectures", list(ARCHITECTURES), default=list(ui.RECIPES),
+                             format_func=ui.ARCH_NAMES.get, key="compare_archs")
+    iterations = middle.number_input("Iterations each", 1, 2000, value=base.iterations, key="compare_iterations")
+    seed = right.number_input("Seed", 0, 2**31 - 1, value=base.seed, key="compare_seed")
+    st.caption(f"**Data:** {ui.get_dataset(base.dataset).description}")
+    if st.button("Train them one after another", type="primary", icon=":material/play_arrow:",
+                 disabled=ui.job_running() or not archs):
+        ui.start_job([base.replace(arch=arch, iterations=int(iterations), seed=int(seed)) for arch in archs],
+                     origin="compare")
+
+    models = ui.session_models()
+    if ui.job_running():
+        ui.live_training()
+    elif st.session_state.get("job_error"):
+        st.error(st.session_state["job_error"], icon=":material/error:")
+
+    if models:
+        st.subheader("Models trained in this session")
+        labels = [trained.label for trained in models]
+        chosen = st.multiselect("Show", labels, default=labels, key="compare_shown")
+        shown = [trained for trained in models if trained.label in chosen]
+        if shown:
+            st.plotly_chart(figures.compare_figure(ui.comparison_curves(shown)), key="compare_curves")
+            st.dataframe(
+                ui.comparison_rows(shown), hide_index=True,
+                column_config={
+                    "parameters": st.column_config.NumberColumn(format="localized"),
+                    "ms / iteration": st.column_config.NumberColumn(format="%.1f"),
+                    "samples/s": st.column_config.NumberColumn(format="localized"),
+                    "validation accuracy": st.column_config.NumberColumn(format="percent"),
+                    "validation loss": st.column_config.NumberColumn(format="%.3f"),
+                },
+            )
+    elif not ui.job_running():
+        st.info("Nothing trained yet in this session: press the button above, or train on the Train page.",
+                icon=":material/info:")

@@ -1,0 +1,44 @@
+"""Home: what the app is, how an image becomes a sequence, where to start."""
+
+import streamlit as st
+
+from rnn_demo import figures, ui
+
+st.title("RNN Lab: reading digits one row at a time")
+st.markdown(
+    "A recurrent neural network reads a sequence one step at a time and carries a "
+    "**hidden state** from step to step. Here the sequence is a handwritten digit: each "
+    "MNIST image is shrunk to **16×16 pixels** and fed to the network **row by row**, top "
+    "to bottom — 16 timesteps, each a vector of 16 pixel values. After the last row, a "
+    "small dense layer turns the final hidden state into scores for the ten digits."
+)
+st.markdown(
+    "The app follows a book chapter's four recipes — a **basic RNN**, a **bidirectional RNN**, "
+    "a **deep (3-layer GRU)** network and an **LSTM** — and lets you train them live, draw "
+    "your own digits, and watch every state and gate while the network reads."
+)
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.plotly_chart(figures.sequence_figure(ui.example_digit()), key="sequence")
+    st.caption(
+        "Left: a validation digit at 16×16. Right: the same pixels as the network receives "
+        "them — row t is the input vector x_t at timestep t."
+    )
+with right:
+    st.subheader("Where to start")
+    st.page_link("pages/draw.py", label="**Draw & predict** — draw a digit, see what a trained LSTM thinks",
+                 icon=":material/draw:")
+    st.page_link("pages/train.py", label="**Train** — pick a recipe and watch the loss fall, live",
+                 icon=":material/model_training:")
+    st.page_link("pages/inside.py", label="**Look inside** — hidden states, gates and cell state, row by row",
+                 icon=":material/visibility:")
+    st.page_link("pages/compare.py", label="**Compare** — the four recipes on the same data and seed",
+                 icon=":material/compare_arrows:")
+    st.page_link("pages/learn.py", label="**Learn** — the equations, and where the chapter's code slips",
+                 icon=":material/school:")
+    st.info(
+        "No training needed to begin: a small LSTM ships with the app. Models you train "
+        "stay in your browser session; other visitors never see them.",
+        icon=":material/info:",
+    )

@@ -1,0 +1,46 @@
+"""Look inside: every state and gate at every timestep, beside the row it read."""
+
+import streamlit as st
+
+from rnn_demo import figures, ui
+from rnn_demo.config import ARCHITECTURES
+
+st.title("Look inside the network")
+st.caption(
+    "Every chart puts timestep t on the same line as input row t: read down a chart to "
+    "follow the network as it reads the digit."
+)
+with ui.friendly_errors():
+    extra = []
+    arch = st.query_params.get("arch")
+    if arch in ARCHITECTURES:
+        with st.spinner(f"Preparing a quick {ui.ARCH_NAMES[arch]} (trained once per server)…"):
+            extra = [ui.quick_model(arch)]
+    elif arch:
+        st.warning(f"The link asks for architecture `{arch}`, which this app does not know; "
+                   f"choose one of {', '.join(ARCHITECTURES)}.", icon=":material/link_off:")
+    model = ui.pick_model(extra=extra)
+    dataset = ui.get_dataset(model.dataset)
+    digit = ui.pick_inside_input(dataset)
+    trace = model.numpy_model.trace(digit.image16)
+    names = dataset.class_names
+
+    top_left, top_right = st.columns([1, 3], gap="large")
+    with top_left:
+        st.metric("Prediction", names[trace.predicted_class], border=True,
+                  help=f"{trace.probabilities[trace.predicted_class]:.1%} sure")
+        if digit.label is not None:
+            st.caption(f"True class: {names[digit.label]}")
+    with top_right:
+        st.subheader("How the prediction forms")
+        st.plotly_chart(
+            figures.readout_figure(trace.image, trace.readout_probabilities, trace.row_importance, names),
+            key="readout",
+        )
+        st.caption(
+            "Middle: the class probabilities if the image ended after row t (the model run on "
+            "rows 1…t only). Right: how much the final prediction's probability drops when that "
+            "one row is blanked — the rows the decision leans on."
+        )
+    st.subheader(f"States and gates — {model.label}")
+    ui.layer_views(trace)

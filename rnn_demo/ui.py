@@ -1,0 +1,862 @@
+"""Streamlit glue: the only module of the package that imports Streamlit.
+
+What lives here, so that the pages stay short layout scripts:
+
+* **shared, read-only resources** (``st.cache_resource``): datasets, the shipped
+  default model and the per-architecture quick models, each with its
+  :class:`~rnn_demo.trace.NumpyModel`. Nothing a visitor trains goes here;
+* **per-visitor state** (``st.session_state``): the training job, the models
+  trained in this session, the chosen model and the digit handed from /draw to
+  /inside;
+* **the training bridge**: :class:`TrainingJob` runs :func:`rnn_demo.training.train`
+  in a background thread that never calls ``st.*``; it writes progress into a
+  lock-protected buffer, and :func:`live_training` (a fragment re-run every
+  half second) draws from that buffer. Training in one session therefore never
+  blocks another session's script runs;
+* the **training configuration in the URL** (:func:`config_from_query`), so a
+  teacher can share a link to a set-up;
+* widgets used by several pages (model picker, validation-digit picker).
+
+Keras is imported lazily (it costs seconds): the home and learn pages never
+load it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from rnn_demo import figures
+from rnn_demo.config import ARCHITECTURES, BOUNDS, DATASETS, ConfigError, TrainConfig
+from rnn_demo.data import DataError, Dataset, load_dataset
+
+DEFAULT_MODEL_PATH = Path(__file__).parent / "assets" / "default_model.keras"
+ARCH_NAMES = {
+    "rnn": "Basic RNN",
+    "birnn": "Bidirectional RNN",
+    "deep": "Deep GRU (stacked)",
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "bilstm": "Bidirectional LSTM",
+}
+RECIPES = ("rnn", "birnn", "deep", "lstm")  # the chapter's four, in its order
+DEVICE_NAMES = {"auto": "Auto", "cpu": "CPU", "gpu": "GPU"}
+POLL_SECONDS = 0.5  # how often the live view redraws while a job trains
+LIVE_VALIDATION_POINTS = 15  # validation passes per run, for a readable live curve
+QUICK_ITERATIONS = 100  # the chapter's own length, for the /inside?arch= quick models
+KEPT_MODELS = 8  # per session: trained models keep Keras graphs, so old ones are dropped
+MISCLASSIFIED_SHOWN = 24
+# Query-parameter name → (TrainConfig field, parser). Short names keep shared links readable.
+QUERY_FIELDS: dict[str, tuple[str, type]] = {
+    "arch": ("arch", str),
+    "hidden": ("hidden_units", int),
+    "layers": ("layers", int),
+    "lr": ("learning_rate", float),
+    "batch": ("batch_size", int),
+    "iterations": ("iterations", int),
+    "seed": ("seed", int),
+    "device": ("device", str),
+    "dataset": ("dataset", str),
+}
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """The error types that carry a message meant for people.
+
+    Device and model-file errors live in modules that import Keras; they can
+    only have been raised if their module is loaded, so they are looked up
+    there instead of importing Keras for every page.
+    """
+    kinds: list[type[BaseException]] = [ConfigError, DataError]
+    for module, name in (("rnn_demo.devices", "DeviceError"), ("rnn_demo.persistence", "ModelFileError")):
+        if module in sys.modules:
+            kinds.append(getattr(sys.modules[module], name))
+    return tuple(kinds)
+
+
+@contextlib.contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Show a configuration, data, device or model-file error as ``st.error``.
+
+    Anything else is a bug and propagates (Streamlit's own control-flow
+    exceptions derive from ``BaseException`` and pass through untouched).
+    """
+    try:
+        yield
+    except Exception as error:
+        if not isinstance(error, _expected_errors()):
+            raise
+        st.error(str(error)[:1].upper() + str(error)[1:], icon=":material/error:")
+
+
+# ------------------------------------------------------------ shared, read-only
+
+
+@st.cache_resource(show_spinner="Loading the digits…")
+def get_dataset(name: str = "mnist") -> Dataset:
+    """The dataset ``name`` (shared by all sessions, never modified)."""
+    dataset = load_dataset(name)
+    # Reduce to 16×16 once here, so no visitor waits for it inside a page.
+    _ = dataset.train_sequences, dataset.valid_sequences
+    return dataset
+
+
+@st.cache_resource(show_spinner=False)
+def gpu_status() -> tuple[list[str], str]:
+    """(GPU names the Keras backend sees, backend name); imports Keras."""
+    from rnn_demo.devices import backend_name, gpu_names
+
+    return gpu_names(), backend_name()
+
+
+@dataclass(frozen=True, eq=False)
+class InteractiveModel:
+    """A model the interactive pages can use: its NumPy twin and what to say about it.
+
+    ``key`` identifies it in the model picker; ``numpy_model`` is a
+    :class:`rnn_demo.trace.NumpyModel`; ``dataset`` names the data it learned.
+    """
+
+    key: str
+    label: str
+    arch: str
+    dataset: str
+    description: str
+    numpy_model: object
+
+
+@st.cache_resource(show_spinner="Loading the shipped model…")
+def default_model() -> InteractiveModel:
+    """The shipped LSTM (``rnn_demo/assets/default_model.keras``), loaded once for everyone."""
+    from rnn_demo.persistence import load_model
+    from rnn_demo.trace import NumpyModel
+
+    loaded = load_model(DEFAULT_MODEL_PATH)
+    meta = loaded.metadata
+    config = meta.get("config", {})
+    accuracy = meta.get("val_accuracy")
+    description = (
+        f"Shipped with the app: the chapter's LSTM recipe ({config.get('hidden_units', 64)} units, "
+        f"learning rate {config.get('learning_rate', 0.01):g}, batch {config.get('batch_size', 500)}) "
+        f"trained for {meta.get('iterations', '?')} iterations on {meta.get('data_description', 'MNIST')} "
+        f"with `python -m rnn_demo train`; validation accuracy "
+        + (f"{accuracy:.1%}." if isinstance(accuracy, float) else "unknown.")
+    )
+    return InteractiveModel(
+        "shipped", "Shipped LSTM", meta.get("arch", "lstm"), meta.get("dataset", "mnist"),
+        description, NumpyModel.from_keras(loaded.model),
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def quick_model(arch: str) -> InteractiveModel:
+    """A small model of ``arch`` for the Learn page's buttons, trained once per server.
+
+    The chapter's recipe for its own 100 iterations on MNIST (the same for every
+    visitor, so sharing it is safe); the LSTM is the shipped model.
+    """
+    if arch == "lstm":
+        return default_model()
+    from rnn_demo.trace import NumpyModel
+    from rnn_demo.training import train
+
+    config = TrainConfig(arch=arch, iterations=QUICK_ITERATIONS)
+    result = train(config, get_dataset(config.dataset))
+    description = (
+        f"Quick model: the chapter's {ARCH_NAMES[arch]} recipe trained here for {QUICK_ITERATIONS} "
+        f"iterations ({result.train_seconds:.0f} s) on {result.data_description}; "
+        f"validation accuracy {result.val_accuracy:.1%}."
+    )
+    return InteractiveModel(
+        f"quick-{arch}", f"Quick {ARCH_NAMES[arch]}", arch, config.dataset, description,
+        NumpyModel.from_keras(result.model),
+    )
+
+
+# --------------------------------------------------------- the training bridge
+
+
+@dataclass(eq=False)
+class TrainedModel:
+    """A finished run of this session: the engine's result and its NumPy twin."""
+
+    number: int
+    result: object  # rnn_demo.training.TrainingResult
+    numpy_model: object  # rnn_demo.trace.NumpyModel
+
+    @property
+    def label(self) -> str:
+        result = self.result
+        return (
+            f"#{self.number} {ARCH_NAMES[result.config.arch]} · {result.iterations_done} it · "
+            f"{result.val_accuracy:.1%}"
+        )
+
+    def as_interactive(self) -> InteractiveModel:
+        result = self.result
+        description = (
+            f"Trained by you in this session: {ARCH_NAMES[result.config.arch]}, "
+            f"{result.iterations_done} iterations on {result.data_description}; "
+            f"validation accuracy {result.val_accuracy:.1%}."
+        )
+        return InteractiveModel(
+            f"session-{self.number}", self.label, result.config.arch, result.dataset,
+            description, self.numpy_model,
+        )
+
+
+@dataclass
+class JobSnapshot:
+    """A consistent copy of a job's progress, safe to read in the script thread.
+
+    ``train_loss`` ``(iterations so far,)``; ``val_*`` at ``val_iterations``;
+    ``last`` is the latest :class:`~rnn_demo.training.Progress` (None before
+    the first iteration); ``index`` is the config being trained (0-based).
+    """
+
+    index: int
+    config: TrainConfig
+    train_loss: list[float]
+    val_iterations: list[int]
+    val_loss: list[float]
+    val_accuracy: list[float]
+    last: object | None
+    finished: list
+    error: str | None
+    done: bool
+
+
+class TrainingJob:
+    """Train ``configs`` one after another on ``dataset`` in a background thread.
+
+    The thread only calls the engine and writes into this object under a lock;
+    the page reads it through :meth:`snapshot`. :meth:`stop` ends the current
+    run after its current iteration (the model is kept) and skips the rest.
+    """
+
+    def __init__(self, configs: Sequence[TrainConfig], dataset: Dataset, first_number: int):
+        self.configs = list(configs)
+        self.dataset = dataset
+        self.first_number = first_number
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._index = 0
+        self._curves: tuple[list, list, list, list] = ([], [], [], [])
+        self._last = None
+        self._finished: list[TrainedModel] = []
+        self._error: str | None = None
+        self._done = False
+        self.harvested = False
+        self.started = time.monotonic()
+        self.thread = threading.Thread(target=self._work, name="rnn-demo-training", daemon=True)
+
+    def start(self) -> TrainingJob:
+        # Imported here, in the script thread, so the thread never pays (or
+        # races on) TensorFlow's import.
+        import rnn_demo.trace  # noqa: F401
+        import rnn_demo.training  # noqa: F401
+
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _record(self, progress) -> None:
+        with self._lock:
+            train_loss, val_iterations, val_loss, val_accuracy = self._curves
+            train_loss.append(progress.train_loss)
+            if progress.val_loss is not None:
+                val_iterations.append(progress.iteration)
+                val_loss.append(progress.val_loss)
+                val_accuracy.append(progress.val_accuracy)
+            self._last = progress
+
+    def _work(self) -> None:
+        from rnn_demo.trace import NumpyModel
+        from rnn_demo.training import train
+
+        try:
+            for index, config in enumerate(self.configs):
+                if self.stop_event.is_set():
+                    break
+                with self._lock:
+                    self._index, self._curves, self._last = index, ([], [], [], []), None
+                every = max(1, math.ceil(config.iterations / LIVE_VALIDATION_POINTS))
+                result = train(
+                    config, self.dataset, on_progress=self._record, stop=self.stop_event,
+                    validate_every=every,
+                )
+                trained = TrainedModel(self.first_number + index, result, NumpyModel.from_keras(result.model))
+                with self._lock:
+                    self._finished.append(trained)
+        except Exception as error:  # noqa: BLE001 - the thread must report, never die silently
+            with self._lock:
+                self._error = str(error) if isinstance(error, _expected_errors()) else (
+                    f"training failed unexpectedly ({type(error).__name__}: {error})"
+                )
+        finally:
+            with self._lock:
+                self._done = True
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            train_loss, val_iterations, val_loss, val_accuracy = self._curves
+            return JobSnapshot(
+                self._index, self.configs[self._index], list(train_loss), list(val_iterations),
+                list(val_loss), list(val_accuracy), self._last, list(self._finished),
+                self._error, self._done,
+            )
+
+    @property
+    def done(self) -> bool:
+        with self._lock:
+            return self._done
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the thread ends (tests); True when it has."""
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+
+def current_job() -> TrainingJob | None:
+    """This session's job (running or finished but not yet collected)."""
+    return st.session_state.get("job")
+
+
+def job_running() -> bool:
+    job = current_job()
+    return job is not None and not job.done
+
+
+def session_models() -> list[TrainedModel]:
+    """Models trained in this session, oldest first; collects a finished job's models."""
+    models = st.session_state.setdefault("trained", [])
+    job = current_job()
+    if job is not None and job.done and not job.harvested:
+        job.harvested = True
+        snapshot = job.snapshot()
+        models.extend(snapshot.finished)
+        del models[:-KEPT_MODELS]
+        st.session_state["job_error"] = snapshot.error
+        if snapshot.finished:
+            st.session_state["latest_model"] = snapshot.finished[-1].number
+    return models
+
+
+def start_job(configs: Sequence[TrainConfig], origin: str) -> TrainingJob | None:
+    """Start training ``configs`` (one dataset) for this session, unless a job runs.
+
+    ``origin`` (``"train"`` or ``"compare"``) says which page shows the results.
+    Data and device problems are checked here, in the script, so they appear
+    as messages at once rather than from the thread.
+    """
+    if job_running():
+        st.warning("A training run is still going; stop it or wait for it first.")
+        return None
+    from rnn_demo.devices import resolve_device
+
+    dataset = get_dataset(configs[0].dataset)
+    for config in configs:
+        resolve_device(config.device)
+    numbers = st.session_state.get("model_counter", 0)
+    st.session_state["model_counter"] = numbers + len(configs)
+    session_models()  # collect the previous job before replacing it
+    st.session_state["job_origin"] = origin
+    st.session_state["job_error"] = None
+    job = TrainingJob(configs, dataset, numbers + 1).start()
+    st.session_state["job"] = job
+    return job
+
+
+def _seconds(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "…"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def live_training() -> None:
+    """The live view of this session's job, redrawn every ``POLL_SECONDS``.
+
+    When the job ends it asks for a full rerun, so the page can show results.
+    """
+    job = current_job()
+    if job is None:
+        return
+    snapshot = job.snapshot()
+    if snapshot.done:
+        st.rerun()
+    config = snapshot.config
+    last = snapshot.last
+    total = len(job.configs)
+    heading = f"Training {ARCH_NAMES[config.arch]}"
+    if total > 1:
+        heading += f" — model {snapshot.index + 1} of {total}"
+    st.subheader(heading)
+    st.caption(f"Data: {job.dataset.description}")
+    done = last.iteration if last else 0
+    st.progress(done / config.iterations, text=f"iteration {done} of {config.iterations}")
+    columns = st.columns(4)
+    columns[0].metric("Training loss", f"{last.train_loss:.3f}" if last else "…")
+    columns[1].metric(
+        "Validation accuracy", f"{snapshot.val_accuracy[-1]:.1%}" if snapshot.val_accuracy else "…"
+    )
+    columns[2].metric("Samples/s", f"{last.samples_per_second:,.0f}" if last else "…")
+    columns[3].metric("Time left", _seconds(last.seconds_left) if last else "…")
+    st.plotly_chart(
+        figures.training_curves(
+            snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy,
+            iterations=config.iterations,
+        ),
+        key="live_curve",
+    )
+    stopping = job.stop_event.is_set()
+    st.button(
+        "Stopping…" if stopping else "Stop", on_click=job.stop, disabled=stopping,
+        icon=":material/stop_circle:", type="primary",
+        help="Ends training after the current iteration and keeps what the model learned.",
+    )
+
+
+# -------------------------------------------------------- configuration in URL
+
+
+def config_to_query(config: TrainConfig) -> dict[str, str]:
+    """Query parameters for ``config`` (all fields, short names)."""
+    values = config.to_dict()
+    return {key: f"{values[name]:g}" if kind is float else str(values[name])
+            for key, (name, kind) in QUERY_FIELDS.items()}
+
+
+def config_from_query(params: Mapping[str, str], *, gpus_available: bool = True) -> tuple[TrainConfig, list[str]]:
+    """A config from URL query parameters, and one message per value that was refused.
+
+    Every refused value falls back to the chapter's default for that field, so
+    a mistyped link still opens a working page. Unknown parameters are ignored.
+    """
+    config = TrainConfig()
+    problems: list[str] = []
+    for key, (name, kind) in QUERY_FIELDS.items():
+        if key not in params:
+            continue
+        raw = params[key]
+        default = getattr(TrainConfig(), name)
+        try:
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be {'a number' if kind is float else 'a whole number'}; got {raw!r}") from None
+            if name == "device" and value == "gpu" and not gpus_available:
+                raise ConfigError("device gpu was requested but this server has no GPU")
+            config = config.replace(**{name: value})
+        except ConfigError as error:
+            problems.append(f"The link's `{key}={raw}` was not used: {error}. Using the default, {default}.")
+    return config, problems
+
+
+# -------------------------------------------------------- the /train controls
+
+_WIDGETS = {
+    "dataset": "w_dataset", "arch": "w_arch", "hidden_units": "w_hidden", "layers": "w_layers",
+    "learning_rate": "w_lr", "batch_size": "w_batch", "iterations": "w_iterations",
+    "seed": "w_seed", "device": "w_device",
+}
+
+
+def _set_widgets(config: TrainConfig) -> None:
+    for name, key in _WIDGETS.items():
+        st.session_state[key] = getattr(config, name)
+
+
+def restore_defaults() -> None:
+    """Callback: put every control back to the chapter's recipe (dataset kept)."""
+    _set_widgets(TrainConfig(dataset=st.session_state.get("w_dataset", "mnist")))
+
+
+def train_controls() -> TrainConfig:
+    """Draw the training controls; return the chosen config and keep the URL in step.
+
+    The config lives in ``st.session_state["train_config"]`` (widget state alone
+    is dropped when the visitor switches pages). A link whose parameters differ
+    from it, e.g. a shared one, replaces it; refused values become messages.
+    """
+    gpus, backend = gpu_status()
+    stored = st.session_state.get("train_config", TrainConfig())
+    query = {key: st.query_params[key] for key in QUERY_FIELDS if key in st.query_params}
+    if query and query != {key: config_to_query(stored)[key] for key in query}:
+        stored, problems = config_from_query(query, gpus_available=bool(gpus))
+        for problem in problems:
+            st.warning(problem, icon=":material/link_off:")
+        _set_widgets(stored)
+    elif any(key not in st.session_state for key in _WIDGETS.values()):
+        _set_widgets(stored)
+
+    st.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="w_dataset")
+    st.radio(
+        "Architecture", list(ARCHITECTURES), format_func=ARCH_NAMES.get, key="w_arch",
+        captions=[ARCHITECTURES[arch] for arch in ARCHITECTURES],
+    )
+    arch = st.session_state["w_arch"]
+    st.number_input("Hidden units per layer", *map(int, BOUNDS["hidden_units"]), step=8, key="w_hidden")
+    st.slider(
+        "Layers (deep model only)", *map(int, BOUNDS["layers"]), key="w_layers",
+        disabled=arch != "deep", help="How many GRU layers the deep recipe stacks (the chapter: 3).",
+    )
+    st.number_input(
+        "Learning rate (Adam)", *BOUNDS["learning_rate"], step=0.001, format="%.5f", key="w_lr",
+        help="The chapter uses 0.01. Try 1.0 to watch training diverge.",
+    )
+    left, right = st.columns(2)
+    left.number_input("Batch size", *map(int, BOUNDS["batch_size"]), step=100, key="w_batch")
+    right.number_input("Iterations", *map(int, BOUNDS["iterations"]), step=50, key="w_iterations",
+                       help="Each iteration is one Adam step on one fresh random minibatch.")
+    left.number_input("Seed", *map(int, BOUNDS["seed"]), step=1, key="w_seed")
+    device_options = ["auto", "cpu", "gpu"] if gpus else ["auto", "cpu"]
+    if st.session_state["w_device"] not in device_options:
+        st.session_state["w_device"] = "auto"
+    right.radio("Device", device_options, format_func=DEVICE_NAMES.get, key="w_device", horizontal=True)
+    if not gpus:
+        right.caption(f"GPU: unavailable — the {backend} backend sees no GPU on this server.")
+    st.button("Restore the chapter's defaults", on_click=restore_defaults, icon=":material/restart_alt:")
+
+    config = TrainConfig(**{name: st.session_state[key] for name, key in _WIDGETS.items()})
+    st.session_state["train_config"] = config
+    st.query_params.from_dict(config_to_query(config))
+    return config
+
+
+# --------------------------------------------------------------- results view
+
+
+def result_summary(trained: TrainedModel) -> None:
+    """Scores, curve, confusion matrix, mistakes and a download for one finished run."""
+    from rnn_demo.persistence import model_bytes
+
+    result = trained.result
+    if result.status == "diverged":
+        st.warning(result.message[:1].upper() + result.message[1:], icon=":material/warning:")
+    elif result.status == "stopped":
+        st.info(result.message[:1].upper() + result.message[1:] + "; the model keeps what it learned.")
+    else:
+        st.success(f"{ARCH_NAMES[result.config.arch]}: {result.message}.")
+    st.caption(f"Data: {result.data_description}")
+    columns = st.columns(5)
+    columns[0].metric("Validation accuracy", f"{result.val_accuracy:.1%}")
+    columns[1].metric("Validation loss", f"{result.val_loss:.3f}")
+    columns[2].metric("Training time", f"{result.train_seconds:.1f} s")
+    columns[3].metric("Parameters", f"{result.params:,}")
+    columns[4].metric("Samples/s", f"{result.samples_per_second:,.0f}")
+    history = result.history
+    st.plotly_chart(
+        figures.training_curves(
+            history.train_loss, history.val_iterations, history.val_loss, history.val_accuracy,
+            iterations=result.config.iterations,
+        ),
+        key=f"curve_{trained.number}",
+    )
+    dataset = get_dataset(result.dataset)
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("**Confusion matrix** (validation set)")
+        st.plotly_chart(figures.confusion_figure(result.confusion, dataset.class_names))
+    with right:
+        wrong = np.flatnonzero(result.val_predictions != dataset.y_valid)
+        st.markdown(f"**Misclassified validation images**: {len(wrong)} of {result.n_valid}")
+        if len(wrong):
+            shown = wrong[:MISCLASSIFIED_SHOWN]
+            names = dataset.class_names
+            captions = [
+                f"{names[dataset.y_valid[i]]}→{names[result.val_predictions[i]]}" for i in shown
+            ]
+            st.plotly_chart(figures.mosaic_figure(dataset.valid_sequences[shown], captions))
+            st.caption("Each caption reads *true → predicted*.")
+    metadata = {**result.summary(), "history": history.to_dict()}
+    st.download_button(
+        "Download this model (.keras)", data=lambda: model_bytes(result.model, metadata),
+        file_name=f"rnn_demo_{result.config.arch}_{trained.number}.keras",
+        mime="application/octet-stream", on_click="ignore", icon=":material/download:",
+    )
+
+
+# --------------------------------------------------- pickers shared by pages
+
+
+def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choice") -> InteractiveModel:
+    """A switch between the shipped model, ``extra`` ones and this session's models.
+
+    The choice persists across pages; the newest model trained here is picked
+    the first time it appears.
+    """
+    candidates = [default_model(), *extra, *(m.as_interactive() for m in reversed(session_models()))]
+    by_key = {model.key: model for model in candidates}
+    latest = st.session_state.get("latest_model")
+    if latest is not None and st.session_state.get("latest_offered") != latest:
+        st.session_state["latest_offered"] = latest
+        st.session_state[key] = f"session-{latest}"
+    if extra and st.session_state.get("extra_offered") != extra[0].key:
+        st.session_state["extra_offered"] = extra[0].key
+        st.session_state[key] = extra[0].key
+    if st.session_state.get(key) not in by_key:
+        st.session_state[key] = candidates[0].key
+    widget_key = f"{key}_widget"
+
+    def remember() -> None:
+        st.session_state[key] = st.session_state[widget_key]
+
+    # The widget's own state is dropped on other pages; ``key`` carries the choice.
+    st.session_state[widget_key] = st.session_state[key]
+    chosen_key = st.radio(
+        "Model", list(by_key), format_func=lambda k: by_key[k].label, key=widget_key,
+        on_change=remember, horizontal=True,
+    )
+    model = by_key[chosen_key]
+    st.caption(model.description)
+    return model
+
+
+@dataclass(frozen=True, eq=False)
+class DigitInput:
+    """An input for the interactive pages: ``image16`` ``(16, 16)`` float32 in [0, 1];
+    ``label`` the true class if known; ``source`` says where it came from."""
+
+    image16: np.ndarray
+    label: int | None
+    source: str
+    image28: np.ndarray | None = field(default=None)
+
+
+def pick_validation_digit(dataset: Dataset, *, key: str) -> DigitInput:
+    """A validation image chosen by index (or at random), works where drawing can't."""
+    index_key = f"{key}_index"
+    st.session_state.setdefault(index_key, 0)
+
+    def random_digit() -> None:
+        st.session_state[index_key] = int(np.random.default_rng().integers(dataset.n_valid))
+
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    left.number_input(f"Validation image (0–{dataset.n_valid - 1})", 0, dataset.n_valid - 1, key=index_key)
+    right.button("Random", on_click=random_digit, icon=":material/casino:", key=f"{key}_random")
+    index = int(st.session_state[index_key])
+    label = int(dataset.y_valid[index])
+    return DigitInput(
+        dataset.valid_sequences[index], label,
+        f"validation image #{index} (a {dataset.class_names[label]})",
+        dataset.x_valid[index].astype(np.float32) / 255.0,
+    )
+
+
+def open_inside(digit: DigitInput) -> None:
+    """Hand ``digit`` to the /inside page and go there."""
+    st.session_state["inside_input"] = digit
+    st.switch_page("pages/inside.py")
+
+
+@st.cache_resource(show_spinner=False)
+def example_digit(index: int = 7) -> np.ndarray:
+    """``(16, 16)`` one validation digit of the embedded sample (no download, no Keras)."""
+    from rnn_demo.data import load_embedded
+
+    return load_embedded().valid_sequences[index]
+
+
+# ------------------------------------------------------------ draw & predict
+
+CANVAS_PIXELS = 280  # 10 screen pixels per MNIST pixel: big enough for a mouse or a finger
+STROKE_WIDTH = 22  # about MNIST's pen: strokes 2–3 pixels wide at 28×28
+
+
+def drawing_canvas() -> DigitInput | str:
+    """A black canvas with thick white ink; returns the drawing as an input, or guidance.
+
+    The canvas component only draws; turning its RGBA image into the model's
+    input is :func:`rnn_demo.canvas.preprocess_canvas`, tested on its own.
+    A new canvas key (the Clear button) remounts the component empty.
+    """
+    from streamlit_drawable_canvas import st_canvas
+
+    from rnn_demo.canvas import NothingDrawn, preprocess_canvas
+
+    generation = st.session_state.setdefault("canvas_generation", 0)
+    result = st_canvas(
+        stroke_width=STROKE_WIDTH, stroke_color="#FFFFFF", background_color="#000000",
+        height=CANVAS_PIXELS, width=CANVAS_PIXELS, drawing_mode="freedraw",
+        return_image_data=True, key=f"canvas_{generation}",
+    )
+
+    def clear() -> None:
+        st.session_state["canvas_generation"] += 1
+        st.session_state.pop("last_drawn", None)
+
+    st.button("Clear", on_click=clear, icon=":material/ink_eraser:")
+    prepared = preprocess_canvas(result.image_data)
+    if isinstance(prepared, NothingDrawn):
+        return prepared.message
+    digit = DigitInput(prepared.image16, None, "your drawing", prepared.image28)
+    st.session_state["last_drawn"] = digit
+    return digit
+
+
+def prediction_panel(model: InteractiveModel, digit: DigitInput, class_names: Sequence[str]) -> None:
+    """What the model reads and what it predicts for ``digit``, with a way inside."""
+    probabilities = model.numpy_model.predict_probabilities(digit.image16)[0]  # (10,)
+    predicted = int(probabilities.argmax())
+    left, right = st.columns([1, 2])
+    with left:
+        st.metric(
+            "Prediction", class_names[predicted], border=True,
+            help=f"{model.label}: the class with the highest probability ({probabilities[predicted]:.1%}).",
+        )
+        if digit.label is not None:
+            verdict = "right" if digit.label == predicted else "wrong"
+            st.caption(f"True class: {class_names[digit.label]} — the model is {verdict}.")
+        st.plotly_chart(
+            figures.image_figure(digit.image16, title="What the model reads (16×16)", height=230),
+            key="model_input",
+        )
+    with right:
+        st.plotly_chart(figures.probability_figure(probabilities, class_names), key="probabilities")
+        if st.button("Look inside this digit", icon=":material/visibility:", type="primary"):
+            open_inside(digit)
+
+
+# ------------------------------------------------------------------ look inside
+
+# Per cell kind, per trace array: the equation (S: input weights, W: recurrent
+# weights, as in the chapter) and one sentence on what to look for.
+ARRAY_NOTES: dict[str, dict[str, tuple[str, str]]] = {
+    "rnn": {
+        "hidden": (r"h_t = \tanh(S\,x_t + W\,h_{t-1} + b)",
+                   "The only memory a basic RNN has: row t's pixels mixed with the previous state, "
+                   "squashed into (−1, 1)."),
+        "pre_activation": (r"a_t = S\,x_t + W\,h_{t-1} + b", "What tanh squashes. Beyond ±2 a unit is "
+                           "saturated: its slope is nearly 0, so gradients through it vanish."),
+    },
+    "gru": {
+        "hidden": (r"h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t",
+                   "A blend of the old state and the candidate, unit by unit, set by the update gate."),
+        "update_gate": (r"z_t = \sigma(S_z x_t + W_z h_{t-1} + b_z)",
+                        "Near 1: keep the old state (ignore this row). Near 0: take the candidate."),
+        "reset_gate": (r"r_t = \sigma(S_r x_t + W_r h_{t-1} + b_r)",
+                       "How much of the old state the candidate may look at."),
+        "candidate": (r"\tilde h_t = \tanh\big(S_h x_t + b_h + r_t \odot (W_h h_{t-1} + b^{(r)}_h)\big)",
+                      "The new content proposed from this row."),
+    },
+    "lstm": {
+        "hidden": (r"h_t = o_t \odot \tanh(C_t)", "What the cell shows to the next step and to the head."),
+        "input_gate": (r"i_t = \sigma(S_i x_t + W_i h_{t-1} + b_i)",
+                       "How much of the candidate is written into the cell at this row."),
+        "forget_gate": (r"f_t = \sigma(S_f x_t + W_f h_{t-1} + b_f)",
+                        "How much of the old cell state is kept (starts near 1: forget bias 1)."),
+        "candidate": (r"\tilde C_t = \tanh(S_C x_t + W_C h_{t-1} + b_C)",
+                      "The new content this row proposes — the fourth 'layer' beside the three gates."),
+        "cell": (r"C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t",
+                 "The long-term memory: changed only by multiplying and adding, so it (and its "
+                 "gradient) can travel across many rows."),
+        "output_gate": (r"o_t = \sigma(S_o x_t + W_o h_{t-1} + b_o)",
+                        "How much of the cell is exposed as the hidden state."),
+    },
+}
+ARRAY_ORDER = ("hidden", "pre_activation", "input_gate", "forget_gate", "candidate", "cell",
+               "output_gate", "update_gate", "reset_gate")
+
+
+def pick_inside_input(dataset: Dataset) -> DigitInput:
+    """The digit handed over from /draw (or last drawn), else a validation digit."""
+    handed = st.session_state.get("inside_input") or st.session_state.get("last_drawn")
+    options = (["handed", "validation"] if handed is not None else ["validation"])
+    labels = {"handed": f"From Draw: {handed.source}" if handed else "", "validation": "A validation digit"}
+    if st.session_state.get("inside_source") not in options:
+        st.session_state["inside_source"] = options[0]
+    st.session_state["inside_source_widget"] = st.session_state["inside_source"]
+
+    def remember() -> None:
+        st.session_state["inside_source"] = st.session_state["inside_source_widget"]
+
+    choice = st.radio("Input", options, format_func=labels.get, key="inside_source_widget",
+                      on_change=remember, horizontal=True)
+    if choice == "handed":
+        return handed
+    return pick_validation_digit(dataset, key="inside_digit")
+
+
+def layer_views(trace) -> None:
+    """Tabs: one per layer and direction; inside, one tab per array with its equation."""
+    from rnn_demo.cells import ARRAY_LABELS
+
+    layer_count = len({layer.name for layer in trace.layers})
+    bidirectional = any(layer.direction == "backward" for layer in trace.layers)
+    titles = []
+    for layer in trace.layers:
+        number = int(layer.name.rsplit("_", 1)[1])
+        title = f"Layer {number} of {layer_count}" if layer_count > 1 else "Recurrent layer"
+        if bidirectional:
+            title += " · backward (reads up)" if layer.direction == "backward" else " · forward (reads down)"
+        titles.append(f"{title} ({layer.kind.upper()})")
+    for tab, layer, title in zip(st.tabs(titles), trace.layers, titles, strict=True):
+        with tab:
+            if layer.direction == "backward":
+                st.caption(
+                    "This direction reads the rows bottom to top. The chart still puts timestep t "
+                    "beside row t: there its state has read rows 16, 15, …, t."
+                )
+            names = [name for name in ARRAY_ORDER if name in layer.arrays]
+            for array_tab, name in zip(st.tabs([ARRAY_LABELS[name] for name in names]), names, strict=True):
+                with array_tab:
+                    chart, note = st.columns([3, 1])
+                    chart.plotly_chart(
+                        figures.state_figure(trace.image, layer.arrays[name], name, ARRAY_LABELS[name]),
+                        key=f"{title}-{name}",
+                    )
+                    equation, sentence = ARRAY_NOTES[layer.kind].get(name, ("", ""))
+                    if equation:
+                        note.latex(equation)
+                    note.markdown(sentence)
+                    note.caption(f"{layer.units} units × 16 timesteps. Hover for exact values.")
+
+
+# ---------------------------------------------------------------------- compare
+
+
+def comparison_rows(models: Sequence[TrainedModel]) -> list[dict]:
+    """One table row per trained model: cost and final scores."""
+    rows = []
+    for trained in models:
+        result = trained.result
+        rows.append({
+            "model": trained.label,
+            "architecture": ARCH_NAMES[result.config.arch],
+            "data": f"{result.dataset} ({result.data_source}, {result.n_train:,} train)",
+            "seed": result.config.seed,
+            "iterations": result.iterations_done,
+            "parameters": result.params,
+            "ms / iteration": 1000 * result.train_seconds / max(result.iterations_done, 1),
+            "samples/s": result.samples_per_second,
+            "validation accuracy": result.val_accuracy,
+            "validation loss": result.val_loss,
+            "status": result.status,
+        })
+    return rows
+
+
+def comparison_curves(models: Sequence[TrainedModel]) -> list[dict]:
+    """The curves of ``models`` in the shape :func:`rnn_demo.figures.compare_figure` takes."""
+    return [
+        {
+            "label": trained.label, "arch": trained.result.config.arch,
+            **trained.result.history.to_dict(),
+        }
+        for trained in models
+    ]
