@@ -225,6 +225,19 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
 
 
+def write_idx(path: Path, array: np.ndarray) -> Path:
+    """Write a uint8 array as an IDX file (gzipped if ``path`` ends in ``.gz``).
+
+    The inverse of :func:`read_idx`; used to export splits for ``evaluate``.
+    """
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as stream:
+        stream.write(header + array.tobytes())
+    return path
+
+
 def _read_split(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
     images = read_idx(images_path)
     labels = read_idx(labels_path)
@@ -273,7 +286,11 @@ def _check_arrays(images: np.ndarray, labels: np.ndarray, images_name: str, labe
 
 
 def _keras_cache_files(name: str) -> list[Path]:
-    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    # Keras fixes its home ($KERAS_HOME or ~/.keras) when it is first imported;
+    # ask it rather than re-deriving, so both agree on where the cache is.
+    from keras.src.backend.config import keras_home
+
+    home = Path(keras_home())
     if name == "mnist":
         return [home / "datasets" / "mnist.npz"]
     return [

@@ -38,6 +38,11 @@ CHUNK_BYTES = 128 * 2**20
 VALIDATION_BUDGET = 0.1
 MAX_VALIDATION_POINTS = 20
 PREDICT_BATCH = 2000
+# Guessing uniformly costs ln(10) ≈ 2.30; a batch loss ten times that means the
+# model is confidently wrong everywhere, which in practice only a blown-up
+# optimisation produces (checked on all six architectures: learning rates up
+# to 0.1 stay below 20, while NaN/inf or hundreds follow from too large a rate).
+DIVERGENCE_LOSS = 10 * math.log(CLASSES)
 
 
 class StopSignal(Protocol):
@@ -249,7 +254,7 @@ class _Run:
         """Record one iteration; return True when training must end now."""
         self.iteration += 1
         self.history.train_loss.append(batch_loss)
-        if not math.isfinite(batch_loss):
+        if not math.isfinite(batch_loss) or batch_loss > DIVERGENCE_LOSS:
             self.status = "diverged"
             return True
         val_loss = val_accuracy = None
@@ -259,7 +264,7 @@ class _Run:
             self.history.val_iterations.append(self.iteration)
             self.history.val_loss.append(val_loss)
             self.history.val_accuracy.append(val_accuracy)
-            if math.isfinite(val_loss):
+            if math.isfinite(val_loss) and val_loss <= DIVERGENCE_LOSS:
                 self.good_weights = self.model.get_weights()
                 self.good_iteration = self.iteration
         elapsed = time.perf_counter() - self.started
@@ -290,7 +295,8 @@ def train(
     few per cent of training. A stop request takes effect after the current
     iteration and keeps the model trained so far. A non-finite training loss
     ends the run as ``"diverged"`` and restores the weights of the last
-    iteration whose validation loss was finite (or the initial weights).
+    iteration whose validation loss was sound (or the initial weights); so does
+    a loss above :data:`DIVERGENCE_LOSS`.
     """
     if dataset.name != config.dataset:
         raise ConfigError(f"config asks for dataset {config.dataset!r} but got {dataset.name!r}")
@@ -327,9 +333,10 @@ def _finish(run: _Run, model, config: TrainConfig, dataset: Dataset, device: Dev
         model.set_weights(run.good_weights)
         kept = f"iteration {run.good_iteration}" if run.good_iteration else "the initial weights"
         message = (
-            f"the training loss became {run.history.train_loss[-1]} at iteration {run.iteration} "
-            f"(learning rate {config.learning_rate:g} is probably too high); training stopped "
-            f"and the model was restored to {kept}"
+            f"training diverged: the loss reached {run.history.train_loss[-1]:.4g} at iteration "
+            f"{run.iteration} (guessing costs {math.log(CLASSES):.2f}); learning rate "
+            f"{config.learning_rate:g} is probably too high. Training stopped and the model was "
+            f"restored to {kept}"
         )
     elif run.status == "stopped":
         message = f"stopped on request after {run.iteration} of {config.iterations} iterations"

@@ -6,7 +6,13 @@ parity, trace and canvas tests share the same few seconds of ``model.fit``.
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Tests never download: the data layer falls back to the embedded sample at
+# once (tests of the downloader itself point it at a closed loopback port).
+os.environ["RNN_DEMO_OFFLINE"] = "1"
 
 from rnn_demo.config import TrainConfig
 from rnn_demo.data import Dataset, load_embedded

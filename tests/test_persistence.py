@@ -1,0 +1,98 @@
+"""Saving and loading models: round trip, metadata, and files that must be refused."""
+
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+from rnn_demo.config import TrainConfig
+from rnn_demo.persistence import METADATA_ENTRY, ModelFileError, load_model, model_bytes, save_model
+from rnn_demo.training import train
+
+
+@pytest.fixture(scope="module")
+def trained(embedded_digits):
+    return train(TrainConfig(arch="gru", iterations=20), embedded_digits)
+
+
+def test_round_trip_keeps_predictions_and_metadata(trained, embedded_digits, tmp_path):
+    metadata = {**trained.summary(), "history": trained.history.to_dict()}
+    path = save_model(trained.model, tmp_path / "gru.keras", metadata)
+    loaded = load_model(path)
+    sample = embedded_digits.valid_sequences[:50]
+    np.testing.assert_allclose(
+        np.asarray(loaded.model.predict_on_batch(sample)),
+        np.asarray(trained.model.predict_on_batch(sample)),
+        atol=1e-6,
+    )
+    assert loaded.metadata["arch"] == "gru"
+    assert loaded.metadata["history"]["train_loss"] == trained.history.train_loss
+
+
+def test_model_bytes_is_the_same_single_file(trained, tmp_path):
+    path = tmp_path / "download.keras"
+    path.write_bytes(model_bytes(trained.model, {"arch": "gru"}))
+    assert load_model(path).metadata == {"arch": "gru"}
+
+
+def test_name_must_end_in_keras(trained, tmp_path):
+    with pytest.raises(ModelFileError, match="must end in .keras"):
+        save_model(trained.model, tmp_path / "model.h5", {})
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty or not a zip archive"),
+        (b"definitely not a model", "empty or not a zip archive"),
+    ],
+)
+def test_garbage_files_are_refused(tmp_path, content, message):
+    path = tmp_path / "bad.keras"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(path)
+
+
+def test_a_zip_without_a_model_and_a_truncated_model_are_refused(trained, tmp_path):
+    other = tmp_path / "other.keras"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    with pytest.raises(ModelFileError, match="no config.json inside"):
+        load_model(other)
+    whole = save_model(trained.model, tmp_path / "whole.keras", {}).read_bytes()
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ModelFileError):
+        load_model(truncated)
+
+
+def test_missing_and_oversized_files(trained, tmp_path):
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_model(tmp_path / "missing.keras")
+    path = save_model(trained.model, tmp_path / "big.keras", {})
+    with pytest.raises(ModelFileError, match="over the 0.0 MiB limit"):
+        load_model(path, max_bytes=1000)
+
+
+def test_lambda_layer_is_refused_in_safe_mode(tmp_path):
+    inputs = keras.Input(shape=(16, 16))
+    flattened = keras.layers.Flatten()(inputs)
+    doubled = keras.layers.Lambda(lambda values: values * 2)(flattened)
+    model = keras.Model(inputs, keras.layers.Dense(10)(doubled))
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(ModelFileError, match="Keras refused to load it"):
+        load_model(path)
+
+
+def test_wrong_shape_model_is_refused(tmp_path):
+    inputs = keras.Input(shape=(28, 28))
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs)))
+    path = tmp_path / "wide.keras"
+    model.save(path)
+    with pytest.raises(ModelFileError, match=r"maps \(28, 28\) to \(10,\); this app needs \(16, 16\)"):
+        load_model(path)
+    with zipfile.ZipFile(path) as archive:
+        assert METADATA_ENTRY not in archive.namelist()
