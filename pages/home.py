@@ -27,16 +27,16 @@ with left:
     )
 with right:
     st.subheader("Where to start")
-    st.page_link("pages/draw.py", label="**Draw & predict** — draw a digit, see what a trained LSTM thinks",
-                 icon=":material/draw:")
-    st.page_link("pages/train.py", label="**Train** — pick a recipe and watch the loss fall, live",
-                 icon=":material/model_training:")
-    st.page_link("pages/inside.py", label="**Look inside** — hidden states, gates and cell state, row by row",
-                 icon=":material/visibility:")
-    st.page_link("pages/compare.py", label="**Compare** — the four recipes on the same data and seed",
-                 icon=":material/compare_arrows:")
-    st.page_link("pages/learn.py", label="**Learn** — the equations, and where the chapter's code slips",
-                 icon=":material/school:")
+    for page, label, icon, blurb in (
+        ("pages/draw.py", "Draw & predict", ":material/draw:", "Draw a digit and see what a trained LSTM thinks."),
+        ("pages/train.py", "Train", ":material/model_training:", "Pick a recipe and watch the loss fall, live."),
+        ("pages/inside.py", "Look inside", ":material/visibility:",
+         "Hidden states, gates and cell state, row by row."),
+        ("pages/compare.py", "Compare", ":material/compare_arrows:", "The four recipes on the same data and seed."),
+        ("pages/learn.py", "Learn", ":material/school:", "The equations, and where the chapter's code slips."),
+    ):
+        st.page_link(page, label=f"**{label}**", icon=icon)
+        st.caption(blurb)
     st.info(
         "No training needed to begin: a small LSTM ships with the app. Models you train "
         "stay in your browser session; other visitors never see them.",

@@ -21,17 +21,16 @@ with ui.friendly_errors():
                    f"choose one of {', '.join(ARCHITECTURES)}.", icon=":material/link_off:")
     model = ui.pick_model(extra=extra)
     dataset = ui.get_dataset(model.dataset)
-    digit = ui.pick_inside_input(dataset)
-    trace = model.numpy_model.trace(digit.image16)
     names = dataset.class_names
-
-    top_left, top_right = st.columns([1, 3], gap="large")
-    with top_left:
+    left, right = st.columns([1, 3], gap="large")
+    with left:
+        digit = ui.pick_inside_input(dataset)
+        trace = model.numpy_model.trace(digit.image16)
         st.metric("Prediction", names[trace.predicted_class], border=True,
                   help=f"{trace.probabilities[trace.predicted_class]:.1%} sure")
         if digit.label is not None:
             st.caption(f"True class: {names[digit.label]}")
-    with top_right:
+    with right:
         st.subheader("How the prediction forms")
         st.plotly_chart(
             figures.readout_figure(trace.image, trace.readout_probabilities, trace.row_importance, names),

@@ -19,8 +19,8 @@ st.markdown(
     "average of the 1.75×1.75 patch of old pixels it covers, with edge pixels counted by the "
     "share of their area inside. The network then reads the 16 rows **top to bottom**, one per "
     "timestep. It is trained with Adam on the softmax cross-entropy for 100 iterations; each "
-    "iteration is one step on a fresh random batch of 500 images, so the whole run sees the "
-    "training set about once, not for many epochs."
+    "iteration is one step on a fresh random batch of 500 images, so on full MNIST "
+    "(60,000 images) the chapter's run sees each image less than once — not many epochs."
 )
 try_it(("pages/home.py", "See an image become 16 timesteps", {}),
        ("pages/train.py", "Train the chapter's recipe", {}))

@@ -42,10 +42,12 @@ TANH_ARRAYS = {"hidden", "candidate"}
 ROWS = np.arange(1, 17)
 
 
-def _layout(figure: go.Figure, *, height: int, title: str | None = None) -> go.Figure:
+def _layout(figure: go.Figure, *, height: int, title: str | None = None, top: int | None = None) -> go.Figure:
+    """Shared layout; ``top`` margin defaults to room for a title or subplot titles."""
+    has_titles = title or figure.layout.annotations
     figure.update_layout(
         height=height,
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        margin={"l": 10, "r": 10, "t": top if top is not None else (40 if has_titles else 10), "b": 10},
         title={"text": title, "x": 0, "xanchor": "left"} if title else None,
         template="plotly_white",
     )
@@ -338,7 +340,7 @@ def readout_figure(
     readout = np.asarray(readout_probabilities, dtype=float)
     importance = np.asarray(row_importance, dtype=float)
     figure = make_subplots(
-        rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.03, column_widths=[0.2, 0.5, 0.3],
+        rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.03, column_widths=[0.22, 0.5, 0.28],
         subplot_titles=("input rows", "prediction if the image ended here", "row importance"),
     )
     figure.add_trace(_image_trace(np.asarray(image16, dtype=float)), row=1, col=1)
@@ -346,7 +348,7 @@ def readout_figure(
         go.Heatmap(
             z=readout, x=names, y=ROWS, colorscale=PROBABILITY, zmin=0, zmax=1,
             text=np.where(readout >= 0.5, np.vectorize(lambda value: f"{value:.0%}")(readout), ""),
-            texttemplate="%{text}", colorbar={"thickness": 12, "len": 0.9, "x": 0.7},
+            texttemplate="%{text}", showscale=False,
             hovertemplate="after row %{y}: P(%{x}) = %{z:.4f}<extra></extra>",
         ),
         row=1, col=2,

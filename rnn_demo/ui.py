@@ -769,6 +769,8 @@ ARRAY_NOTES: dict[str, dict[str, tuple[str, str]]] = {
                         "How much of the cell is exposed as the hidden state."),
     },
 }
+# Tab titles where the shared label (rnn_demo.cells.ARRAY_LABELS) covers two cell kinds.
+TAB_LABELS = {("lstm", "candidate"): "candidate C̃", ("gru", "candidate"): "candidate h̃"}
 ARRAY_ORDER = ("hidden", "pre_activation", "input_gate", "forget_gate", "candidate", "cell",
                "output_gate", "update_gate", "reset_gate")
 
@@ -813,11 +815,12 @@ def layer_views(trace) -> None:
                     "beside row t: there its state has read rows 16, 15, …, t."
                 )
             names = [name for name in ARRAY_ORDER if name in layer.arrays]
-            for array_tab, name in zip(st.tabs([ARRAY_LABELS[name] for name in names]), names, strict=True):
+            labels = [TAB_LABELS.get((layer.kind, name), ARRAY_LABELS[name]) for name in names]
+            for array_tab, name, label in zip(st.tabs(labels), names, labels, strict=True):
                 with array_tab:
                     chart, note = st.columns([3, 1])
                     chart.plotly_chart(
-                        figures.state_figure(trace.image, layer.arrays[name], name, ARRAY_LABELS[name]),
+                        figures.state_figure(trace.image, layer.arrays[name], name, label),
                         key=f"{title}-{name}",
                     )
                     equation, sentence = ARRAY_NOTES[layer.kind].get(name, ("", ""))
