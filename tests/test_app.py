@@ -1,0 +1,238 @@
+"""Every page, headless, through Streamlit's AppTest: what a visitor would see.
+
+No mocks: training really runs (a few iterations on the embedded sample, in
+the app's own background thread) and predictions come from the shipped model.
+AppTest does not replay a fragment's timed reruns, so tests wait for the
+training thread through the session's job (``TrainingJob.wait``) and then run
+the script once more, which is what the live fragment's last poll does.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import numpy as np
+import plotly.io
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnn_demo.ui import QUERY_FIELDS, config_from_query, config_to_query
+
+os.environ["RNN_DEMO_OFFLINE"] = "1"
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["pages/home.py", "pages/train.py", "pages/draw.py", "pages/inside.py", "pages/compare.py",
+         "pages/learn.py"]
+TITLES = {
+    "pages/home.py": "RNN Lab: reading digits one row at a time",
+    "pages/train.py": "Train a recurrent network",
+    "pages/draw.py": "Draw a digit",
+    "pages/inside.py": "Look inside the network",
+    "pages/compare.py": "Compare architectures",
+    "pages/learn.py": "Learn: four ways to read a digit row by row",
+}
+JOB_SECONDS = 120
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    """A fresh session (a new visitor) on ``page`` with URL query ``query``."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [error.value for error in at.exception]
+    return at
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    matches = [button for button in at.button if button.label == label]
+    assert matches, f"no button {label!r}; buttons: {[button.label for button in at.button]}"
+    matches[0].click().run()
+    assert not at.exception, [error.value for error in at.exception]
+    return at
+
+
+def finish_job(at: AppTest) -> AppTest:
+    """Wait for this session's training thread, then rerun as the live view would."""
+    assert at.session_state["job"].wait(JOB_SECONDS), "training did not finish in time"
+    at.run()
+    assert not at.exception, [error.value for error in at.exception]
+    return at
+
+
+def array(value) -> np.ndarray:
+    """A Plotly data array: a list, or a typed array ``{"dtype", "bdata"[, "shape"]}``."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return flat.reshape([int(size) for size in str(shape).split(",")]) if shape else flat
+    return np.asarray(value)
+
+
+def figures_on(at: AppTest) -> list:
+    return [plotly.io.from_json(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def trace_named(figures, name: str):
+    for figure in figures:
+        for trace in figure.data:
+            if trace.name == name:
+                return trace
+    raise AssertionError(f"no trace named {name!r}")
+
+
+def metric(at: AppTest, label: str) -> str:
+    values = [item.value for item in at.metric if item.label == label]
+    assert values, f"no metric {label!r}; metrics: {[item.label for item in at.metric]}"
+    return values[0]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_error(page):
+    at = open_page(page)
+    assert at.title[0].value == TITLES[page]
+    assert not at.error
+
+
+def test_train_page_trains_and_streams_the_curve():
+    at = open_page("pages/train.py", arch="rnn", iterations="6", batch="100", hidden="16")
+    assert "embedded 5,000-digit MNIST sample" in " ".join(caption.value for caption in at.caption)
+    click(at, "Train")
+    # While the thread runs, the live view (fragment) is drawn with a Stop button.
+    assert "Stop" in [button.label for button in at.button] or at.session_state["job"].done
+    finish_job(at)
+    assert at.success[0].value == "Basic RNN: completed 6 iterations."
+    loss = trace_named(figures_on(at), "training loss (this batch)")
+    assert len(array(loss.x)) == 6 and np.all(np.isfinite(array(loss.y)))
+    validation = trace_named(figures_on(at), "validation accuracy")
+    assert list(array(validation.x)) == [1, 2, 3, 4, 5, 6]  # validate_every gives ~15 points, capped by 6
+    assert 0.0 <= float(metric(at, "Validation accuracy").rstrip("%")) <= 100.0
+    assert metric(at, "Parameters") == f"{16 * 16 + 16 * 16 + 16 + 16 * 10 + 10:,}"
+    assert at.get("download_button"), "no model download"
+
+
+def test_stop_ends_training_early_and_keeps_the_model():
+    at = open_page("pages/train.py", arch="rnn", iterations="20000", batch="100", hidden="8")
+    click(at, "Train")
+    at.run()
+    click(at, "Stop")
+    job = at.session_state["job"]
+    assert job.stop_event.is_set()
+    assert job.wait(10), "training did not stop within 10 s"
+    at.run()
+    (message,) = [info.value for info in at.info]
+    assert message.startswith("Stopped on request after") and "keeps what it learned" in message
+    result = at.session_state["trained"][-1].result
+    assert result.status == "stopped" and result.iterations_done < 20000
+
+
+def test_a_diverging_run_is_a_warning_and_keeps_its_curve():
+    at = open_page("pages/train.py", arch="rnn", iterations="60", lr="1")
+    finish_job(click(at, "Train"))
+    assert any("diverged" in warning.value for warning in at.warning)
+    assert len(array(trace_named(figures_on(at), "training loss (this batch)").x)) >= 1
+
+
+def test_bad_query_parameters_give_messages_and_defaults():
+    at = open_page("pages/train.py", lr="abc", arch="transformer", hidden="0", iterations="20")
+    warnings = " ".join(warning.value for warning in at.warning)
+    assert "`lr=abc` was not used" in warnings and "learning_rate must be a number" in warnings
+    assert "`arch=transformer` was not used" in warnings
+    assert "`hidden=0` was not used" in warnings
+    assert at.session_state["w_lr"] == 0.01 and at.session_state["w_arch"] == "lstm"
+    assert at.session_state["w_iterations"] == 20  # the good value is kept
+    # The URL now holds the config actually used, so a copied link is a good one.
+    assert at.query_params["lr"] == ["0.01"] or at.query_params["lr"] == "0.01"
+
+
+def test_the_url_follows_the_controls_and_defaults_can_be_restored():
+    at = open_page("pages/train.py")
+    at.radio(key="w_arch").set_value("birnn").run()
+    at.number_input(key="w_iterations").set_value(250).run()
+    query = {key: (value[0] if isinstance(value, list) else value) for key, value in at.query_params.items()}
+    assert query["arch"] == "birnn" and query["iterations"] == "250"
+    click(at, "Restore the chapter's defaults")
+    assert at.session_state["w_arch"] == "lstm" and at.session_state["w_iterations"] == 100
+
+
+def test_config_query_round_trip_and_refusals():
+    from rnn_demo.config import TrainConfig
+
+    config = TrainConfig(arch="deep", hidden_units=32, layers=2, learning_rate=0.003, batch_size=250,
+                         iterations=40, seed=7, device="cpu")
+    assert set(config_to_query(config)) == set(QUERY_FIELDS)
+    assert config_from_query(config_to_query(config)) == (config, [])
+    parsed, problems = config_from_query({"device": "gpu", "seed": "1.5"}, gpus_available=False)
+    assert parsed == TrainConfig() and len(problems) == 2
+    assert "seed must be a whole number" in problems[0] and "no GPU" in problems[1]
+
+
+def test_draw_page_predicts_a_validation_digit_like_keras(embedded_digits):
+    import keras
+
+    at = open_page("pages/draw.py")
+    assert "Nothing drawn yet" in at.info[0].value  # the canvas is empty under AppTest
+    at.segmented_control(key="draw_mode").set_value("Pick a validation digit").run()
+    at.number_input(key="draw_digit_index").set_value(3).run()
+    assert not at.exception
+    shipped = keras.saving.load_model(Path(APP).parent / "rnn_demo/assets/default_model.keras", compile=False)
+    logits = shipped.predict_on_batch(embedded_digits.valid_sequences[3:4])
+    assert metric(at, "Prediction") == str(int(np.argmax(logits)))
+    probabilities = [trace for figure in figures_on(at) for trace in figure.data if trace.type == "bar"][0]
+    assert np.isclose(array(probabilities.y).sum(), 1.0, atol=1e-4)
+    # The hand-over to /inside keeps the digit.
+    click(at, "Look inside this digit")
+    assert at.title[0].value == TITLES["pages/inside.py"]
+    assert metric(at, "Prediction") == str(int(np.argmax(logits)))
+    assert at.radio(key="inside_source_widget").value == "handed"
+
+
+def test_inside_page_shows_every_array_of_the_lstm():
+    at = open_page("pages/inside.py")
+    at.number_input(key="inside_digit_index").set_value(11).run()
+    labels = [tab.label for tab in at.tabs]
+    for expected in ("hidden state h", "input gate i", "forget gate f", "candidate C̃", "cell state c",
+                     "output gate o"):
+        assert expected in labels
+    heatmaps = [trace for figure in figures_on(at) for trace in figure.data if trace.type == "heatmap"]
+    assert any(array(trace.z).shape == (16, 64) for trace in heatmaps)  # 16 timesteps × 64 units
+    assert any(array(trace.z).shape == (16, 10) for trace in heatmaps)  # readout per timestep
+    assert len(at.get("latex")) >= 6  # one equation per array
+
+
+def test_inside_quick_model_shows_both_directions():
+    at = open_page("pages/inside.py", arch="birnn")
+    assert at.radio(key="model_choice_widget").value == "quick-birnn"
+    labels = [tab.label for tab in at.tabs]
+    assert "Recurrent layer · forward (reads down) (RNN)" in labels
+    assert "Recurrent layer · backward (reads up) (RNN)" in labels
+
+
+def test_inside_unknown_arch_is_a_message():
+    at = open_page("pages/inside.py", arch="transformer")
+    assert "does not know" in at.warning[0].value
+
+
+def test_compare_trains_two_recipes_and_tabulates_them():
+    at = open_page("pages/compare.py")
+    at.multiselect(key="compare_archs").set_value(["rnn", "lstm"]).run()
+    at.number_input(key="compare_iterations").set_value(4).run()
+    finish_job(click(at, "Train them one after another"))
+    (table,) = at.dataframe
+    rows = table.value
+    assert list(rows["architecture"]) == ["Basic RNN", "LSTM"]
+    assert list(rows["iterations"]) == [4, 4] and (rows["ms / iteration"] > 0).all()
+    assert set(rows["seed"]) == {0}
+    curves = figures_on(at)[0]
+    assert {trace.legendgroup for trace in curves.data} == {trace.label for trace in at.session_state["trained"]}
+
+
+def test_a_trained_model_belongs_to_its_session_only():
+    trainer = open_page("pages/train.py", arch="rnn", iterations="3", batch="100", hidden="8")
+    finish_job(click(trainer, "Train"))
+    trainer.switch_page("pages/draw.py").run()
+    assert len(trainer.radio(key="model_choice_widget").options) == 2
+    assert trainer.radio(key="model_choice_widget").value.startswith("session-")
+    other = open_page("pages/draw.py")
+    assert len(other.radio(key="model_choice_widget").options) == 1
