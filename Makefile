@@ -7,13 +7,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 PIP_QUIET := --quiet --disable-pip-version-check
+# Full-size Fashion-MNIST, the one MNIST-format dataset installable offline
+# (Debian's dataset-fashion-mnist): the tests load and train on it for real.
+FASHION := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 
 .PHONY: run test lint bench clean
 
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.runtime $(VENV)/.dev /usr/bin/chromium
+test: $(VENV)/.runtime $(VENV)/.dev /usr/bin/chromium $(FASHION)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
@@ -37,9 +40,10 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download
 # does not work offline). Needs root or sudo, as apt-get does.
-/usr/bin/chromium:
+/usr/bin/chromium $(FASHION):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null
+	$$SUDO apt-get update -qq && \
+	$$SUDO apt-get install -y -qq chromium dataset-fashion-mnist >/dev/null
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

@@ -1,0 +1,112 @@
+"""Host limits from the environment, and the fair queue for training slots."""
+
+import threading
+
+import pytest
+
+from rnn_demo.config import ConfigError, TrainConfig
+from rnn_demo.limits import HostLimits, LimitsError, TrainingQueue
+
+
+def test_defaults_suit_a_small_server_and_allow_every_recipe():
+    limits = HostLimits()
+    assert limits.max_concurrent_trainings == 2
+    for arch in ("rnn", "birnn", "deep", "lstm", "gru", "bilstm"):
+        limits.check(TrainConfig(arch=arch))  # the chapter's defaults always fit
+
+
+def test_limits_come_from_the_environment():
+    limits = HostLimits.from_environment(
+        {"RNN_DEMO_MAX_HIDDEN": "32", "RNN_DEMO_MAX_TRAININGS": "1", "RNN_DEMO_MAX_UPLOAD_MB": "0.5"}
+    )
+    assert (limits.max_hidden_units, limits.max_concurrent_trainings) == (32, 1)
+    assert limits.max_upload_bytes == 2**19
+    assert limits.upper_bound("hidden_units") == 32
+    # A host cannot raise a limit past the app's own bounds.
+    assert HostLimits.from_environment({"RNN_DEMO_MAX_HIDDEN": "100000"}).upper_bound("hidden_units") == 512
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"RNN_DEMO_MAX_HIDDEN": "lots"}, "RNN_DEMO_MAX_HIDDEN='lots' is not a int"),
+        ({"RNN_DEMO_MAX_TRAININGS": "0"}, "RNN_DEMO_MAX_TRAININGS='0' must be at least 1"),
+        ({"RNN_DEMO_MAX_UPLOAD_MB": "-1"}, "RNN_DEMO_MAX_UPLOAD_MB='-1' must be more than 0"),
+    ],
+)
+def test_bad_limits_are_named(environ, message):
+    with pytest.raises(LimitsError, match=message):
+        HostLimits.from_environment(environ)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (TrainConfig(hidden_units=300), "hidden_units 300 is over this server's limit of 256 .*RNN_DEMO_MAX_HIDDEN"),
+        (TrainConfig(arch="deep", layers=6), "layers 6 is over this server's limit of 4"),
+        (TrainConfig(iterations=5000), "iterations 5000 is over this server's limit of 2000"),
+        (TrainConfig(batch_size=3000), "batch_size 3000 is over this server's limit of 2000"),
+    ],
+)
+def test_each_cap_is_enforced_with_a_message(config, message):
+    with pytest.raises(ConfigError, match=message):
+        HostLimits().check(config)
+
+
+def test_layers_only_count_for_the_deep_model():
+    HostLimits().check(TrainConfig(arch="lstm", layers=8))
+
+
+class FakeClock:
+    """A clock the test advances by hand (time itself, not the queue, is faked)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_queue_grants_slots_then_queues_in_order_then_refuses():
+    queue = TrainingQueue(capacity=2, max_waiting=2)
+    assert queue.enter("a").position == 0
+    assert queue.enter("b").position == 0
+    c, d = queue.enter("c"), queue.enter("d")
+    assert (c.position, d.position) == (1, 2)
+    assert "number 1 in the queue" in c.message and "you are next" in c.message
+    refused = queue.enter("e")
+    assert refused.refused and "Try again in a moment" in refused.message
+    queue.leave("a")
+    assert queue.enter("d").position == 2  # c is still ahead
+    assert queue.enter("c").position == 0  # c takes the freed slot
+    assert queue.enter("d").position == 1
+    assert queue.enter("c").position == 0  # asking again keeps the slot
+
+
+def test_a_closed_tab_loses_its_place():
+    clock = FakeClock()
+    queue = TrainingQueue(capacity=1, max_waiting=3, stale_after=10, clock=clock)
+    queue.enter("running")
+    queue.enter("gone")
+    queue.enter("here")
+    clock.now = 8
+    queue.enter("here")  # "here" keeps polling, "gone" does not
+    clock.now = 12
+    assert queue.enter("here").position == 1
+    assert queue.state().waiting == 1
+
+
+def test_queue_is_thread_safe():
+    queue = TrainingQueue(capacity=3, max_waiting=100)
+    granted = []
+
+    def visitor(ticket):
+        if queue.enter(ticket).position == 0:
+            granted.append(ticket)
+
+    threads = [threading.Thread(target=visitor, args=(number,)) for number in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(granted) == 3 and queue.state().running == 3 and queue.state().waiting == 47
