@@ -38,6 +38,7 @@ import streamlit as st
 from rnn_demo import figures
 from rnn_demo.config import ARCHITECTURES, BOUNDS, DATASETS, ConfigError, TrainConfig
 from rnn_demo.data import DataError, Dataset, load_dataset
+from rnn_demo.limits import HostLimits, TrainingQueue
 
 DEFAULT_MODEL_PATH = Path(__file__).parent / "assets" / "default_model.keras"
 ARCH_NAMES = {
@@ -111,6 +112,19 @@ def get_dataset(name: str = "mnist") -> Dataset:
     # Reduce to 16×16 once here, so no visitor waits for it inside a page.
     _ = dataset.train_sequences, dataset.valid_sequences
     return dataset
+
+
+@st.cache_resource(show_spinner=False)
+def host_limits() -> HostLimits:
+    """The host's caps (``RNN_DEMO_MAX_*`` environment variables), read once."""
+    return HostLimits.from_environment()
+
+
+@st.cache_resource(show_spinner=False)
+def training_queue() -> TrainingQueue:
+    """The one queue of training slots every session of this server shares."""
+    limits = host_limits()
+    return TrainingQueue(limits.max_concurrent_trainings, limits.max_waiting)
 
 
 @st.cache_resource(show_spinner=False)
@@ -223,7 +237,8 @@ class JobSnapshot:
 
     ``train_loss`` ``(iterations so far,)``; ``val_*`` at ``val_iterations``;
     ``last`` is the latest :class:`~rnn_demo.training.Progress` (None before
-    the first iteration); ``index`` is the config being trained (0-based).
+    the first iteration); ``index`` is the config being trained (0-based);
+    ``queue_state`` says where the job stands in the server's queue.
     """
 
     index: int
@@ -236,21 +251,63 @@ class JobSnapshot:
     finished: list
     error: str | None
     done: bool
+    queue_state: object | None  # rnn_demo.limits.QueueState, None when no queue
+
+
+class _StopWhenAsked:
+    """The engine's stop signal: the visitor pressed Stop, or their session is gone.
+
+    A closed tab cannot press Stop; without this its training would keep a
+    slot of the shared queue busy until the end.
+    """
+
+    def __init__(self, event: threading.Event, session_alive):
+        self.event = event
+        self.session_alive = session_alive
+
+    def is_set(self) -> bool:
+        return self.event.is_set() or not self.session_alive()
+
+
+def _session_watch():
+    """A callable telling (from any thread) whether this script's session is still open."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None or not Runtime.exists():
+        return lambda: True  # AppTest and bare runs have no runtime to ask
+    runtime = Runtime.instance()
+    return lambda: runtime.is_active_session(context.session_id)
 
 
 class TrainingJob:
     """Train ``configs`` one after another on ``dataset`` in a background thread.
 
-    The thread only calls the engine and writes into this object under a lock;
-    the page reads it through :meth:`snapshot`. :meth:`stop` ends the current
-    run after its current iteration (the model is kept) and skips the rest.
+    The thread first waits for a slot in the server's shared
+    :class:`~rnn_demo.limits.TrainingQueue` (keeping its place by asking again
+    every ``POLL_SECONDS``), then only calls the engine and writes into this
+    object under a lock; the page reads it through :meth:`snapshot`.
+    :meth:`stop` ends the current run after its current iteration (the model
+    is kept) and skips the rest.
     """
 
-    def __init__(self, configs: Sequence[TrainConfig], dataset: Dataset, first_number: int):
+    def __init__(
+        self,
+        configs: Sequence[TrainConfig],
+        dataset: Dataset,
+        first_number: int,
+        *,
+        queue: TrainingQueue | None = None,
+        session_alive=lambda: True,
+    ):
         self.configs = list(configs)
         self.dataset = dataset
         self.first_number = first_number
+        self.queue = queue
+        self.queue_state = None  # rnn_demo.limits.QueueState while waiting for a slot
         self.stop_event = threading.Event()
+        self._stop_signal = _StopWhenAsked(self.stop_event, session_alive)
         self._lock = threading.Lock()
         self._index = 0
         self._curves: tuple[list, list, list, list] = ([], [], [], [])
@@ -289,14 +346,16 @@ class TrainingJob:
         from rnn_demo.training import train
 
         try:
+            if self.queue is not None and not self._wait_for_slot():
+                return
             for index, config in enumerate(self.configs):
-                if self.stop_event.is_set():
+                if self._stop_signal.is_set():
                     break
                 with self._lock:
                     self._index, self._curves, self._last = index, ([], [], [], []), None
                 every = max(1, math.ceil(config.iterations / LIVE_VALIDATION_POINTS))
                 result = train(
-                    config, self.dataset, on_progress=self._record, stop=self.stop_event,
+                    config, self.dataset, on_progress=self._record, stop=self._stop_signal,
                     validate_every=every,
                 )
                 trained = TrainedModel(self.first_number + index, result, NumpyModel.from_keras(result.model))
@@ -308,8 +367,26 @@ class TrainingJob:
                     f"training failed unexpectedly ({type(error).__name__}: {error})"
                 )
         finally:
+            if self.queue is not None:
+                self.queue.leave(self)
             with self._lock:
                 self._done = True
+
+    def _wait_for_slot(self) -> bool:
+        """Queue for a training slot; False if refused or stopped while waiting."""
+        while True:
+            state = self.queue.enter(self)
+            with self._lock:
+                self.queue_state = state
+            if state.refused:
+                with self._lock:
+                    self._error = state.message
+                return False
+            if state.position == 0:
+                return True
+            if self._stop_signal.is_set():
+                return False
+            time.sleep(POLL_SECONDS)
 
     def snapshot(self) -> JobSnapshot:
         with self._lock:
@@ -317,7 +394,7 @@ class TrainingJob:
             return JobSnapshot(
                 self._index, self.configs[self._index], list(train_loss), list(val_iterations),
                 list(val_loss), list(val_accuracy), self._last, list(self._finished),
-                self._error, self._done,
+                self._error, self._done, self.queue_state,
             )
 
     @property
@@ -370,13 +447,16 @@ def start_job(configs: Sequence[TrainConfig], origin: str) -> TrainingJob | None
 
     dataset = get_dataset(configs[0].dataset)
     for config in configs:
+        host_limits().check(config)
         resolve_device(config.device)
     numbers = st.session_state.get("model_counter", 0)
     st.session_state["model_counter"] = numbers + len(configs)
     session_models()  # collect the previous job before replacing it
     st.session_state["job_origin"] = origin
     st.session_state["job_error"] = None
-    job = TrainingJob(configs, dataset, numbers + 1).start()
+    job = TrainingJob(
+        configs, dataset, numbers + 1, queue=training_queue(), session_alive=_session_watch()
+    ).start()
     st.session_state["job"] = job
     return job
 
@@ -407,6 +487,9 @@ def live_training() -> None:
         heading += f" — model {snapshot.index + 1} of {total}"
     st.subheader(heading)
     st.caption(f"Data: {job.dataset.description}")
+    waiting = snapshot.queue_state is not None and snapshot.queue_state.position > 0
+    if waiting:
+        st.info(snapshot.queue_state.message, icon=":material/hourglass_top:")
     done = last.iteration if last else 0
     st.progress(done / config.iterations, text=f"iteration {done} of {config.iterations}")
     columns = st.columns(4)
@@ -441,12 +524,17 @@ def config_to_query(config: TrainConfig) -> dict[str, str]:
             for key, (name, kind) in QUERY_FIELDS.items()}
 
 
-def config_from_query(params: Mapping[str, str], *, gpus_available: bool = True) -> tuple[TrainConfig, list[str]]:
+def config_from_query(
+    params: Mapping[str, str], *, gpus_available: bool = True, limits: HostLimits | None = None
+) -> tuple[TrainConfig, list[str]]:
     """A config from URL query parameters, and one message per value that was refused.
 
-    Every refused value falls back to the chapter's default for that field, so
-    a mistyped link still opens a working page. Unknown parameters are ignored.
+    Every refused value (malformed, out of range, over the host's ``limits``,
+    or a GPU on a server without one) falls back to the chapter's default for
+    that field, so a mistyped link still opens a working page. Unknown
+    parameters are ignored.
     """
+    limits = limits or HostLimits()
     config = TrainConfig()
     problems: list[str] = []
     for key, (name, kind) in QUERY_FIELDS.items():
@@ -461,7 +549,10 @@ def config_from_query(params: Mapping[str, str], *, gpus_available: bool = True)
                 raise ConfigError(f"{name} must be {'a number' if kind is float else 'a whole number'}; got {raw!r}") from None
             if name == "device" and value == "gpu" and not gpus_available:
                 raise ConfigError("device gpu was requested but this server has no GPU")
-            config = config.replace(**{name: value})
+            candidate = config.replace(**{name: value})  # validates the value
+            if kind is int and name != "seed" and value > limits.upper_bound(name):
+                raise ConfigError(f"{name} {value} is over this server's limit of {limits.upper_bound(name)}")
+            config = candidate
         except ConfigError as error:
             problems.append(f"The link's `{key}={raw}` was not used: {error}. Using the default, {default}.")
     return config, problems
@@ -497,7 +588,7 @@ def train_controls() -> TrainConfig:
     stored = st.session_state.get("train_config", TrainConfig())
     query = {key: st.query_params[key] for key in QUERY_FIELDS if key in st.query_params}
     if query and query != {key: config_to_query(stored)[key] for key in query}:
-        stored, problems = config_from_query(query, gpus_available=bool(gpus))
+        stored, problems = config_from_query(query, gpus_available=bool(gpus), limits=host_limits())
         for problem in problems:
             st.warning(problem, icon=":material/link_off:")
         _set_widgets(stored)
@@ -510,9 +601,10 @@ def train_controls() -> TrainConfig:
         captions=[ARCHITECTURES[arch] for arch in ARCHITECTURES],
     )
     arch = st.session_state["w_arch"]
-    st.number_input("Hidden units per layer", *map(int, BOUNDS["hidden_units"]), step=8, key="w_hidden")
+    limits = host_limits()
+    st.number_input("Hidden units per layer", 1, limits.upper_bound("hidden_units"), step=8, key="w_hidden")
     st.slider(
-        "Layers (deep model only)", *map(int, BOUNDS["layers"]), key="w_layers",
+        "Layers (deep model only)", 1, limits.upper_bound("layers"), key="w_layers",
         disabled=arch != "deep", help="How many GRU layers the deep recipe stacks (the chapter: 3).",
     )
     st.number_input(
@@ -520,8 +612,8 @@ def train_controls() -> TrainConfig:
         help="The chapter uses 0.01. Try 1.0 to watch training diverge.",
     )
     left, right = st.columns(2)
-    left.number_input("Batch size", *map(int, BOUNDS["batch_size"]), step=100, key="w_batch")
-    right.number_input("Iterations", *map(int, BOUNDS["iterations"]), step=50, key="w_iterations",
+    left.number_input("Batch size", 1, limits.upper_bound("batch_size"), step=100, key="w_batch")
+    right.number_input("Iterations", 1, limits.upper_bound("iterations"), step=50, key="w_iterations",
                        help="Each iteration is one Adam step on one fresh random minibatch.")
     left.number_input("Seed", *map(int, BOUNDS["seed"]), step=1, key="w_seed")
     device_options = ["auto", "cpu", "gpu"] if gpus else ["auto", "cpu"]

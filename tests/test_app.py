@@ -18,6 +18,7 @@ import plotly.io
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnn_demo.limits import HostLimits
 from rnn_demo.ui import QUERY_FIELDS, config_from_query, config_to_query
 
 os.environ["RNN_DEMO_OFFLINE"] = "1"
@@ -113,7 +114,7 @@ def test_train_page_trains_and_streams_the_curve():
 
 
 def test_stop_ends_training_early_and_keeps_the_model():
-    at = open_page("pages/train.py", arch="rnn", iterations="20000", batch="100", hidden="8")
+    at = open_page("pages/train.py", arch="rnn", iterations="2000", batch="100", hidden="8")
     click(at, "Train")
     at.run()
     click(at, "Stop")
@@ -124,7 +125,7 @@ def test_stop_ends_training_early_and_keeps_the_model():
     (message,) = [info.value for info in at.info]
     assert message.startswith("Stopped on request after") and "keeps what it learned" in message
     result = at.session_state["trained"][-1].result
-    assert result.status == "stopped" and result.iterations_done < 20000
+    assert result.status == "stopped" and result.iterations_done < 2000
 
 
 def test_a_diverging_run_is_a_warning_and_keeps_its_curve():
@@ -166,6 +167,10 @@ def test_config_query_round_trip_and_refusals():
     parsed, problems = config_from_query({"device": "gpu", "seed": "1.5"}, gpus_available=False)
     assert parsed == TrainConfig() and len(problems) == 2
     assert "seed must be a whole number" in problems[0] and "no GPU" in problems[1]
+    parsed, problems = config_from_query({"iterations": "5000", "hidden": "32"}, limits=HostLimits())
+    assert parsed == TrainConfig(hidden_units=32)
+    assert problems == ["The link's `iterations=5000` was not used: iterations 5000 is over this "
+                        "server's limit of 2000. Using the default, 100."]
 
 
 def test_draw_page_predicts_a_validation_digit_like_keras(embedded_digits):
