@@ -189,7 +189,8 @@ class BatchLoss(keras.metrics.Metric):
         self.value.assign(ops.mean(losses))
 
     def result(self):
-        return self.value
+        # A tensor, not the variable itself: JAX cannot return a Variable from jit.
+        return ops.convert_to_tensor(self.value)
 
     def reset_state(self):
         self.value.assign(0.0)
@@ -259,6 +260,11 @@ class _Run:
             return True
         val_loss = val_accuracy = None
         if self.iteration in self.schedule:
+            # Inside fit, the JAX backend keeps the weights outside the model's
+            # variables; Keras's hook for callbacks writes them back first.
+            sync = getattr(self.model, "jax_state_sync", None)
+            if sync is not None:
+                sync()
             self.last_scores = score(self.model, self.valid_x, self.valid_y)
             val_loss, val_accuracy = self.last_scores.loss, self.last_scores.accuracy
             self.history.val_iterations.append(self.iteration)
