@@ -70,6 +70,33 @@ QUERY_FIELDS: dict[str, tuple[str, type]] = {
 }
 
 
+# ------------------------------------------------ Streamlit's Keras clean-up
+
+
+def _keep_keras_state_between_runs() -> None:
+    """Stop Streamlit from calling ``keras.backend.clear_session()`` after every script run.
+
+    Streamlit does that (``script_runner._clean_problem_modules``) for apps that
+    build models inside the script. This app builds them only in training
+    threads, and a clear in the middle of training — which every 0.5 s redraw
+    of the live view, and every other visitor's click, would cause — empties
+    TensorFlow's kernel cache and forces a full garbage collection under the
+    running thread: measured here, a run stalled at iteration 0 for over 20 s.
+    Matplotlib's figures are still closed, the other half of that clean-up.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    def clean_matplotlib_only() -> None:
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+
+    if hasattr(script_runner, "_clean_problem_modules"):
+        script_runner._clean_problem_modules = clean_matplotlib_only
+
+
+_keep_keras_state_between_runs()
+
+
 # --------------------------------------------------------------------------- errors
 
 

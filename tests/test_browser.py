@@ -1,0 +1,187 @@
+"""The real app in a real browser: `streamlit run app.py` driven by Chromium.
+
+What AppTest cannot see is checked here: the drawing canvas (a Components v2
+element that only a browser can drive), the live fragment redrawing the loss
+curve while the background thread trains, and the Stop button. Screenshots go
+to ``artifacts/screenshots/`` (the good ones are copied to ``docs/screenshots``
+by hand for the README).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGES = {"": "RNN Lab", "train": "Train a recurrent network", "draw": "Draw a digit",
+         "inside": "Look inside the network", "compare": "Compare architectures",
+         "learn": "Learn: four ways"}
+START_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """``streamlit run app.py`` on a free port, offline; yields its base URL."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (make test installs it: apt-get install chromium)")
+    port = free_port()
+    log = (ROOT / "artifacts").resolve()
+    log.mkdir(exist_ok=True)
+    with open(log / "streamlit-server.log", "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1"],
+            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
+            env={**os.environ, "RNN_DEMO_OFFLINE": "1"},
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"streamlit did not start; see {log / 'streamlit-server.log'}")
+            time.sleep(0.2)
+        yield base
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def wait_until_idle(page, timeout_ms: int = 60_000) -> None:
+    """Wait for the page's title and for Streamlit to finish the script run."""
+    page.wait_for_selector("h1", timeout=timeout_ms)
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
+    )
+
+
+def no_exceptions(page) -> None:
+    errors = page.locator("[data-testid='stException']")
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_loads_without_an_error(server, page, path):
+    page.goto(f"{server}/{path}")
+    wait_until_idle(page)
+    assert PAGES[path] in page.locator("h1").first.inner_text()
+    no_exceptions(page)
+    screenshot(page, path or "home")
+
+
+def test_drawing_a_digit_shows_a_prediction(server, page):
+    page.goto(f"{server}/draw")
+    wait_until_idle(page)
+    page.get_by_text("Nothing drawn yet").wait_for()
+    canvas = page.locator("canvas").last
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    # A "1": one firm vertical stroke down the middle of the canvas.
+    x = box["x"] + box["width"] * 0.5
+    page.mouse.move(x, box["y"] + box["height"] * 0.15)
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(x + step * 0.3, box["y"] + box["height"] * (0.15 + 0.035 * step))
+    page.mouse.up()
+    prediction = page.locator("[data-testid='stMetric']").filter(has_text="Prediction")
+    prediction.wait_for(timeout=30_000)
+    value = prediction.locator("[data-testid='stMetricValue']").inner_text().strip()
+    assert value in [str(digit) for digit in range(10)]
+    assert page.get_by_text("Nothing drawn yet").count() == 0
+    no_exceptions(page)
+    screenshot(page, "draw-stroke")
+
+
+def test_training_streams_a_growing_curve_and_stop_works(server, page):
+    # Enough iterations that the run is still going when Stop is pressed.
+    page.goto(f"{server}/train?arch=lstm&iterations=2000&batch=100&hidden=32")
+    wait_until_idle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    counts: list[int] = []  # points on the live curve, polled once a second
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(1000)
+        counts.append(_curve_points(page))
+        drawn = [count for count in counts if count > 0]
+        if len(drawn) >= 2 and drawn[-1] > drawn[0]:
+            break
+    drawn = [count for count in counts if count > 0]
+    assert len(drawn) >= 2 and drawn[-1] > drawn[0], f"the live curve did not grow: {counts}"
+    screenshot(page, "train-live")
+    page.get_by_role("button", name="Stop").click()
+    stopped = time.monotonic()
+    message = page.get_by_text("Stopped on request after")
+    message.wait_for(timeout=15_000)
+    assert time.monotonic() - stopped < 10
+    assert page.get_by_role("button", name="Stop").count() == 0
+    no_exceptions(page)
+    page.locator("[data-testid='stPlotlyChart']").first.wait_for()
+    screenshot(page, "train-stopped")
+
+
+def _curve_points(page) -> int:
+    """Points in the live curve's training-loss trace, or -1 before it is drawn.
+
+    Plotly keeps the trace on its div as sent: a plain array, or a typed
+    array ``{dtype, bdata}`` (base64) as plotly.py encodes NumPy data.
+    """
+    return page.evaluate(
+        """() => {
+            const plot = document.querySelector("[data-testid='stPlotlyChart'] .js-plotly-plot");
+            if (!plot || !plot.data || !plot.data.length) return -1;
+            const x = plot.data[0].x;
+            if (Array.isArray(x) || ArrayBuffer.isView(x)) return x.length;
+            const size = {i1: 1, u1: 1, i2: 2, u2: 2, i4: 4, u4: 4, f4: 4, f8: 8}[x.dtype];
+            return atob(x.bdata).length / size;
+        }"""
+    )
