@@ -653,7 +653,11 @@ def train_controls() -> TrainConfig:
 
     config = TrainConfig(**{name: st.session_state[key] for name, key in _WIDGETS.items()})
     st.session_state["train_config"] = config
-    st.query_params.from_dict(config_to_query(config))
+    wanted = config_to_query(config)
+    # Only write on a change: every write sends the browser a new address, and
+    # a redundant one on each rerun (the live view reruns twice a second) is waste.
+    if {key: st.query_params.get(key) for key in st.query_params} != wanted:
+        st.query_params.from_dict(wanted)
     return config
 
 
