@@ -225,43 +225,6 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str], *, heigh
     return _layout(figure, height=height)
 
 
-def mosaic_figure(
-    images: np.ndarray,
-    captions: Sequence[str],
-    *,
-    columns: int = 8,
-    gap: int = 2,
-    title: str | None = None,
-    width: int = 720,
-) -> go.Figure:
-    """Small images ``(n, h, w)`` in [0, 1] tiled into one grid, a caption above each.
-
-    One heatmap for the whole grid keeps a page of 30 digits as cheap as one.
-    ``width`` is the expected width in screen pixels, used to size the height.
-    """
-    images = np.asarray(images, dtype=float)
-    count, height, width = images.shape
-    rows = max(1, -(-count // columns))
-    cell_h, cell_w = height + gap + 4, width + gap  # room above each tile for its caption
-    canvas = np.full((rows * cell_h, columns * cell_w), np.nan)
-    figure = go.Figure()
-    for index, (image, caption) in enumerate(zip(images, captions, strict=True)):
-        top, left = (index // columns) * cell_h + 4, (index % columns) * cell_w
-        canvas[top : top + height, left : left + width] = image
-        figure.add_annotation(
-            x=left + width / 2, y=top - 0.5, text=caption, showarrow=False, yanchor="bottom",
-            font={"size": 11},
-        )
-    figure.add_trace(
-        go.Heatmap(z=canvas, colorscale=INK, zmin=0, zmax=1, showscale=False, hoverinfo="skip")
-    )
-    figure.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
-    figure.update_xaxes(visible=False)
-    figure.update_layout(plot_bgcolor="white")
-    pixel = width / (columns * cell_w)
-    return _layout(figure, height=int(rows * cell_h * pixel) + (50 if title else 20), title=title)
-
-
 def probability_figure(
     probabilities: np.ndarray, class_names: Sequence[str], *, height: int = 280
 ) -> go.Figure:

@@ -704,7 +704,9 @@ def result_summary(trained: TrainedModel) -> None:
             captions = [
                 f"{names[dataset.y_valid[i]]}→{names[result.val_predictions[i]]}" for i in shown
             ]
-            st.plotly_chart(figures.mosaic_figure(dataset.valid_sequences[shown], captions))
+            # Upscaled with nearest-neighbour so the 16×16 pixels stay visible as pixels.
+            tiles = [np.kron(dataset.valid_sequences[i], np.ones((4, 4), dtype=np.float32)) for i in shown]
+            st.image(tiles, caption=captions, width=64, clamp=True)
             st.caption("Each caption reads *true → predicted*.")
     metadata = {**result.summary(), "history": history.to_dict()}
     st.download_button(

@@ -71,16 +71,6 @@ def test_confusion_figure_shows_counts_and_colours_by_row_share():
     assert np.isclose(np.asarray(heatmap.z)[3, 5], 0.1)
 
 
-def test_mosaic_places_each_image_with_its_caption():
-    images = RNG.random((10, 16, 16))
-    figure = figures.mosaic_figure(images, [f"{d}→{d + 1}" for d in range(10)], columns=4)
-    (grid,) = figure.data
-    tiles = np.asarray(grid.z, dtype=float)
-    assert np.count_nonzero(~np.isnan(tiles)) == 10 * 16 * 16
-    assert [note.text for note in figure.layout.annotations] == [f"{d}→{d + 1}" for d in range(10)]
-    np.testing.assert_allclose(tiles[4:20, 0:16], images[0])
-
-
 def test_compare_figure_overlays_one_group_per_run():
     runs = [
         {"label": "#1 RNN", "arch": "rnn", "train_loss": [2.0, 1.0], "val_iterations": [2],
