@@ -20,6 +20,15 @@ ARCHITECTURES: dict[str, str] = {
     "gru": "Extra — one GRU layer: the LSTM's gating idea with two gates and no separate cell state.",
     "bilstm": "Extra — a bidirectional LSTM: recipe 2's two reading directions with recipe 4's cells.",
 }
+# Display names, for menus, legends and tables.
+ARCHITECTURE_NAMES = {
+    "rnn": "Basic RNN",
+    "birnn": "Bidirectional RNN",
+    "deep": "Deep GRU (stacked)",
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "bilstm": "Bidirectional LSTM",
+}
 DATASETS: dict[str, str] = {
     "mnist": "MNIST handwritten digits",
     "fashion": "Fashion-MNIST clothing images",

@@ -8,13 +8,11 @@ What lives here, so that the pages stay short layout scripts:
 * **per-visitor state** (``st.session_state``): the training job, the models
   trained in this session, the chosen model and the digit handed from /draw to
   /inside;
-* **the training bridge**: :class:`TrainingJob` runs :func:`rnn_demo.training.train`
-  in a background thread that never calls ``st.*``; it writes progress into a
-  lock-protected buffer, and :func:`live_training` (a fragment re-run every
-  half second) draws from that buffer. Training in one session therefore never
-  blocks another session's script runs;
-* the **training configuration in the URL** (:func:`config_from_query`), so a
-  teacher can share a link to a set-up;
+* **the live view** of a :class:`~rnn_demo.sessions.TrainingJob` (the
+  background training thread, in :mod:`rnn_demo.sessions`): :func:`live_training`
+  is a fragment re-run every half second that draws from the job's buffer;
+* the **training controls**, kept in step with the URL through
+  :func:`~rnn_demo.sessions.config_from_query`, so a teacher can share a link;
 * widgets used by several pages (model picker, validation-digit picker).
 
 Keras is imported lazily (it costs seconds): the home and learn pages never
@@ -26,9 +24,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-import threading
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,40 +32,27 @@ import numpy as np
 import streamlit as st
 
 from rnn_demo import figures
-from rnn_demo.config import ARCHITECTURES, BOUNDS, DATASETS, ConfigError, TrainConfig
-from rnn_demo.data import DataError, Dataset, load_dataset
+from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES, BOUNDS, DATASETS, TrainConfig
+from rnn_demo.data import Dataset, load_dataset
 from rnn_demo.limits import HostLimits, TrainingQueue
+from rnn_demo.sessions import (
+    POLL_SECONDS,
+    QUERY_FIELDS,
+    InteractiveModel,
+    TrainedModel,
+    TrainingJob,
+    config_from_query,
+    config_to_query,
+    expected_errors,
+)
 
 DEFAULT_MODEL_PATH = Path(__file__).parent / "assets" / "default_model.keras"
-ARCH_NAMES = {
-    "rnn": "Basic RNN",
-    "birnn": "Bidirectional RNN",
-    "deep": "Deep GRU (stacked)",
-    "lstm": "LSTM",
-    "gru": "GRU",
-    "bilstm": "Bidirectional LSTM",
-}
 RECIPES = ("rnn", "birnn", "deep", "lstm")  # the chapter's four, in its order
 DEVICE_NAMES = {"auto": "Auto", "cpu": "CPU", "gpu": "GPU"}
-POLL_SECONDS = 0.5  # how often the live view redraws while a job trains
-LIVE_VALIDATION_POINTS = 15  # validation passes per run, for a readable live curve
 QUICK_ITERATIONS = 100  # the chapter's own length, for the /inside?arch= quick models
 KEPT_MODELS = 8  # per session: trained models keep Keras graphs, so old ones are dropped
 MISCLASSIFIED_SHOWN = 24
 # Query-parameter name → (TrainConfig field, parser). Short names keep shared links readable.
-QUERY_FIELDS: dict[str, tuple[str, type]] = {
-    "arch": ("arch", str),
-    "hidden": ("hidden_units", int),
-    "layers": ("layers", int),
-    "lr": ("learning_rate", float),
-    "batch": ("batch_size", int),
-    "iterations": ("iterations", int),
-    "seed": ("seed", int),
-    "device": ("device", str),
-    "dataset": ("dataset", str),
-}
-
-
 # ------------------------------------------------ Streamlit's Keras clean-up
 
 
@@ -100,20 +83,6 @@ _keep_keras_state_between_runs()
 # --------------------------------------------------------------------------- errors
 
 
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    """The error types that carry a message meant for people.
-
-    Device and model-file errors live in modules that import Keras; they can
-    only have been raised if their module is loaded, so they are looked up
-    there instead of importing Keras for every page.
-    """
-    kinds: list[type[BaseException]] = [ConfigError, DataError]
-    for module, name in (("rnn_demo.devices", "DeviceError"), ("rnn_demo.persistence", "ModelFileError")):
-        if module in sys.modules:
-            kinds.append(getattr(sys.modules[module], name))
-    return tuple(kinds)
-
-
 @contextlib.contextmanager
 def friendly_errors() -> Iterator[None]:
     """Show a configuration, data, device or model-file error as ``st.error``.
@@ -124,7 +93,7 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        if not isinstance(error, _expected_errors()):
+        if not isinstance(error, expected_errors()):
             raise
         st.error(str(error)[:1].upper() + str(error)[1:], icon=":material/error:")
 
@@ -160,22 +129,6 @@ def gpu_status() -> tuple[list[str], str]:
     from rnn_demo.devices import backend_name, gpu_names
 
     return gpu_names(), backend_name()
-
-
-@dataclass(frozen=True, eq=False)
-class InteractiveModel:
-    """A model the interactive pages can use: its NumPy twin and what to say about it.
-
-    ``key`` identifies it in the model picker; ``numpy_model`` is a
-    :class:`rnn_demo.trace.NumpyModel`; ``dataset`` names the data it learned.
-    """
-
-    key: str
-    label: str
-    arch: str
-    dataset: str
-    description: str
-    numpy_model: object
 
 
 @st.cache_resource(show_spinner="Loading the shipped model…")
@@ -216,84 +169,17 @@ def quick_model(arch: str) -> InteractiveModel:
     config = TrainConfig(arch=arch, iterations=QUICK_ITERATIONS)
     result = train(config, get_dataset(config.dataset))
     description = (
-        f"Quick model: the chapter's {ARCH_NAMES[arch]} recipe trained here for {QUICK_ITERATIONS} "
+        f"Quick model: the chapter's {ARCHITECTURE_NAMES[arch]} recipe trained here for {QUICK_ITERATIONS} "
         f"iterations ({result.train_seconds:.0f} s) on {result.data_description}; "
         f"validation accuracy {result.val_accuracy:.1%}."
     )
     return InteractiveModel(
-        f"quick-{arch}", f"Quick {ARCH_NAMES[arch]}", arch, config.dataset, description,
+        f"quick-{arch}", f"Quick {ARCHITECTURE_NAMES[arch]}", arch, config.dataset, description,
         NumpyModel.from_keras(result.model),
     )
 
 
 # --------------------------------------------------------- the training bridge
-
-
-@dataclass(eq=False)
-class TrainedModel:
-    """A finished run of this session: the engine's result and its NumPy twin."""
-
-    number: int
-    result: object  # rnn_demo.training.TrainingResult
-    numpy_model: object  # rnn_demo.trace.NumpyModel
-
-    @property
-    def label(self) -> str:
-        result = self.result
-        return (
-            f"#{self.number} {ARCH_NAMES[result.config.arch]} · {result.iterations_done} it · "
-            f"{result.val_accuracy:.1%}"
-        )
-
-    def as_interactive(self) -> InteractiveModel:
-        result = self.result
-        description = (
-            f"Trained by you in this session: {ARCH_NAMES[result.config.arch]}, "
-            f"{result.iterations_done} iterations on {result.data_description}; "
-            f"validation accuracy {result.val_accuracy:.1%}."
-        )
-        return InteractiveModel(
-            f"session-{self.number}", self.label, result.config.arch, result.dataset,
-            description, self.numpy_model,
-        )
-
-
-@dataclass
-class JobSnapshot:
-    """A consistent copy of a job's progress, safe to read in the script thread.
-
-    ``train_loss`` ``(iterations so far,)``; ``val_*`` at ``val_iterations``;
-    ``last`` is the latest :class:`~rnn_demo.training.Progress` (None before
-    the first iteration); ``index`` is the config being trained (0-based);
-    ``queue_state`` says where the job stands in the server's queue.
-    """
-
-    index: int
-    config: TrainConfig
-    train_loss: list[float]
-    val_iterations: list[int]
-    val_loss: list[float]
-    val_accuracy: list[float]
-    last: object | None
-    finished: list
-    error: str | None
-    done: bool
-    queue_state: object | None  # rnn_demo.limits.QueueState, None when no queue
-
-
-class _StopWhenAsked:
-    """The engine's stop signal: the visitor pressed Stop, or their session is gone.
-
-    A closed tab cannot press Stop; without this its training would keep a
-    slot of the shared queue busy until the end.
-    """
-
-    def __init__(self, event: threading.Event, session_alive):
-        self.event = event
-        self.session_alive = session_alive
-
-    def is_set(self) -> bool:
-        return self.event.is_set() or not self.session_alive()
 
 
 def _session_watch():
@@ -306,133 +192,6 @@ def _session_watch():
         return lambda: True  # AppTest and bare runs have no runtime to ask
     runtime = Runtime.instance()
     return lambda: runtime.is_active_session(context.session_id)
-
-
-class TrainingJob:
-    """Train ``configs`` one after another on ``dataset`` in a background thread.
-
-    The thread first waits for a slot in the server's shared
-    :class:`~rnn_demo.limits.TrainingQueue` (keeping its place by asking again
-    every ``POLL_SECONDS``), then only calls the engine and writes into this
-    object under a lock; the page reads it through :meth:`snapshot`.
-    :meth:`stop` ends the current run after its current iteration (the model
-    is kept) and skips the rest.
-    """
-
-    def __init__(
-        self,
-        configs: Sequence[TrainConfig],
-        dataset: Dataset,
-        first_number: int,
-        *,
-        queue: TrainingQueue | None = None,
-        session_alive=lambda: True,
-    ):
-        self.configs = list(configs)
-        self.dataset = dataset
-        self.first_number = first_number
-        self.queue = queue
-        self.queue_state = None  # rnn_demo.limits.QueueState while waiting for a slot
-        self.stop_event = threading.Event()
-        self._stop_signal = _StopWhenAsked(self.stop_event, session_alive)
-        self._lock = threading.Lock()
-        self._index = 0
-        self._curves: tuple[list, list, list, list] = ([], [], [], [])
-        self._last = None
-        self._finished: list[TrainedModel] = []
-        self._error: str | None = None
-        self._done = False
-        self.harvested = False
-        self.started = time.monotonic()
-        self.thread = threading.Thread(target=self._work, name="rnn-demo-training", daemon=True)
-
-    def start(self) -> TrainingJob:
-        # Imported here, in the script thread, so the thread never pays (or
-        # races on) TensorFlow's import.
-        import rnn_demo.trace  # noqa: F401
-        import rnn_demo.training  # noqa: F401
-
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def _record(self, progress) -> None:
-        with self._lock:
-            train_loss, val_iterations, val_loss, val_accuracy = self._curves
-            train_loss.append(progress.train_loss)
-            if progress.val_loss is not None:
-                val_iterations.append(progress.iteration)
-                val_loss.append(progress.val_loss)
-                val_accuracy.append(progress.val_accuracy)
-            self._last = progress
-
-    def _work(self) -> None:
-        from rnn_demo.trace import NumpyModel
-        from rnn_demo.training import train
-
-        try:
-            if self.queue is not None and not self._wait_for_slot():
-                return
-            for index, config in enumerate(self.configs):
-                if self._stop_signal.is_set():
-                    break
-                with self._lock:
-                    self._index, self._curves, self._last = index, ([], [], [], []), None
-                every = max(1, math.ceil(config.iterations / LIVE_VALIDATION_POINTS))
-                result = train(
-                    config, self.dataset, on_progress=self._record, stop=self._stop_signal,
-                    validate_every=every,
-                )
-                trained = TrainedModel(self.first_number + index, result, NumpyModel.from_keras(result.model))
-                with self._lock:
-                    self._finished.append(trained)
-        except Exception as error:  # noqa: BLE001 - the thread must report, never die silently
-            with self._lock:
-                self._error = str(error) if isinstance(error, _expected_errors()) else (
-                    f"training failed unexpectedly ({type(error).__name__}: {error})"
-                )
-        finally:
-            if self.queue is not None:
-                self.queue.leave(self)
-            with self._lock:
-                self._done = True
-
-    def _wait_for_slot(self) -> bool:
-        """Queue for a training slot; False if refused or stopped while waiting."""
-        while True:
-            state = self.queue.enter(self)
-            with self._lock:
-                self.queue_state = state
-            if state.refused:
-                with self._lock:
-                    self._error = state.message
-                return False
-            if state.position == 0:
-                return True
-            if self._stop_signal.is_set():
-                return False
-            time.sleep(POLL_SECONDS)
-
-    def snapshot(self) -> JobSnapshot:
-        with self._lock:
-            train_loss, val_iterations, val_loss, val_accuracy = self._curves
-            return JobSnapshot(
-                self._index, self.configs[self._index], list(train_loss), list(val_iterations),
-                list(val_loss), list(val_accuracy), self._last, list(self._finished),
-                self._error, self._done, self.queue_state,
-            )
-
-    @property
-    def done(self) -> bool:
-        with self._lock:
-            return self._done
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the thread ends (tests); True when it has."""
-        self.thread.join(timeout)
-        return not self.thread.is_alive()
 
 
 def current_job() -> TrainingJob | None:
@@ -509,7 +268,7 @@ def live_training() -> None:
     config = snapshot.config
     last = snapshot.last
     total = len(job.configs)
-    heading = f"Training {ARCH_NAMES[config.arch]}"
+    heading = f"Training {ARCHITECTURE_NAMES[config.arch]}"
     if total > 1:
         heading += f" — model {snapshot.index + 1} of {total}"
     st.subheader(heading)
@@ -542,47 +301,6 @@ def live_training() -> None:
 
 
 # -------------------------------------------------------- configuration in URL
-
-
-def config_to_query(config: TrainConfig) -> dict[str, str]:
-    """Query parameters for ``config`` (all fields, short names)."""
-    values = config.to_dict()
-    return {key: f"{values[name]:g}" if kind is float else str(values[name])
-            for key, (name, kind) in QUERY_FIELDS.items()}
-
-
-def config_from_query(
-    params: Mapping[str, str], *, gpus_available: bool = True, limits: HostLimits | None = None
-) -> tuple[TrainConfig, list[str]]:
-    """A config from URL query parameters, and one message per value that was refused.
-
-    Every refused value (malformed, out of range, over the host's ``limits``,
-    or a GPU on a server without one) falls back to the chapter's default for
-    that field, so a mistyped link still opens a working page. Unknown
-    parameters are ignored.
-    """
-    limits = limits or HostLimits()
-    config = TrainConfig()
-    problems: list[str] = []
-    for key, (name, kind) in QUERY_FIELDS.items():
-        if key not in params:
-            continue
-        raw = params[key]
-        default = getattr(TrainConfig(), name)
-        try:
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise ConfigError(f"{name} must be {'a number' if kind is float else 'a whole number'}; got {raw!r}") from None
-            if name == "device" and value == "gpu" and not gpus_available:
-                raise ConfigError("device gpu was requested but this server has no GPU")
-            candidate = config.replace(**{name: value})  # validates the value
-            if kind is int and name != "seed" and value > limits.upper_bound(name):
-                raise ConfigError(f"{name} {value} is over this server's limit of {limits.upper_bound(name)}")
-            config = candidate
-        except ConfigError as error:
-            problems.append(f"The link's `{key}={raw}` was not used: {error}. Using the default, {default}.")
-    return config, problems
 
 
 # -------------------------------------------------------- the /train controls
@@ -624,7 +342,7 @@ def train_controls() -> TrainConfig:
 
     st.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="w_dataset")
     st.radio(
-        "Architecture", list(ARCHITECTURES), format_func=ARCH_NAMES.get, key="w_arch",
+        "Architecture", list(ARCHITECTURES), format_func=ARCHITECTURE_NAMES.get, key="w_arch",
         captions=[ARCHITECTURES[arch] for arch in ARCHITECTURES],
     )
     arch = st.session_state["w_arch"]
@@ -674,7 +392,7 @@ def result_summary(trained: TrainedModel) -> None:
     elif result.status == "stopped":
         st.info(result.message[:1].upper() + result.message[1:] + "; the model keeps what it learned.")
     else:
-        st.success(f"{ARCH_NAMES[result.config.arch]}: {result.message}.")
+        st.success(f"{ARCHITECTURE_NAMES[result.config.arch]}: {result.message}.")
     st.caption(f"Data: {result.data_description}")
     columns = st.columns(5)
     columns[0].metric("Validation accuracy", f"{result.val_accuracy:.1%}")
@@ -786,7 +504,7 @@ def pick_validation_digit(dataset: Dataset, *, key: str) -> DigitInput:
 def open_inside(digit: DigitInput) -> None:
     """Hand ``digit`` to the /inside page and go there."""
     st.session_state["inside_input"] = digit
-    st.switch_page("pages/inside.py")
+    st.switch_page("app_pages/inside.py")
 
 
 @st.cache_resource(show_spinner=False)
@@ -958,33 +676,3 @@ def layer_views(trace) -> None:
 # ---------------------------------------------------------------------- compare
 
 
-def comparison_rows(models: Sequence[TrainedModel]) -> list[dict]:
-    """One table row per trained model: cost and final scores."""
-    rows = []
-    for trained in models:
-        result = trained.result
-        rows.append({
-            "model": trained.label,
-            "architecture": ARCH_NAMES[result.config.arch],
-            "data": f"{result.dataset} ({result.data_source}, {result.n_train:,} train)",
-            "seed": result.config.seed,
-            "iterations": result.iterations_done,
-            "parameters": result.params,
-            "ms / iteration": 1000 * result.train_seconds / max(result.iterations_done, 1),
-            "samples/s": result.samples_per_second,
-            "validation accuracy": result.val_accuracy,
-            "validation loss": result.val_loss,
-            "status": result.status,
-        })
-    return rows
-
-
-def comparison_curves(models: Sequence[TrainedModel]) -> list[dict]:
-    """The curves of ``models`` in the shape :func:`rnn_demo.figures.compare_figure` takes."""
-    return [
-        {
-            "label": trained.label, "arch": trained.result.config.arch,
-            **trained.result.history.to_dict(),
-        }
-        for trained in models
-    ]

@@ -23,15 +23,15 @@ from rnn_demo.ui import QUERY_FIELDS, config_from_query, config_to_query
 
 os.environ["RNN_DEMO_OFFLINE"] = "1"
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["pages/home.py", "pages/train.py", "pages/draw.py", "pages/inside.py", "pages/compare.py",
-         "pages/learn.py"]
+PAGES = ["app_pages/home.py", "app_pages/train.py", "app_pages/draw.py", "app_pages/inside.py", "app_pages/compare.py",
+         "app_pages/learn.py"]
 TITLES = {
-    "pages/home.py": "RNN Lab: reading digits one row at a time",
-    "pages/train.py": "Train a recurrent network",
-    "pages/draw.py": "Draw a digit",
-    "pages/inside.py": "Look inside the network",
-    "pages/compare.py": "Compare architectures",
-    "pages/learn.py": "Learn: four ways to read a digit row by row",
+    "app_pages/home.py": "RNN Lab: reading digits one row at a time",
+    "app_pages/train.py": "Train a recurrent network",
+    "app_pages/draw.py": "Draw a digit",
+    "app_pages/inside.py": "Look inside the network",
+    "app_pages/compare.py": "Compare architectures",
+    "app_pages/learn.py": "Learn: four ways to read a digit row by row",
 }
 JOB_SECONDS = 120
 
@@ -97,7 +97,7 @@ def test_every_page_renders_without_error(page):
 
 
 def test_train_page_trains_and_streams_the_curve():
-    at = open_page("pages/train.py", arch="rnn", iterations="6", batch="100", hidden="16")
+    at = open_page("app_pages/train.py", arch="rnn", iterations="6", batch="100", hidden="16")
     assert "embedded 5,000-digit MNIST sample" in " ".join(caption.value for caption in at.caption)
     click(at, "Train")
     # While the thread runs, the live view (fragment) is drawn with a Stop button.
@@ -114,7 +114,7 @@ def test_train_page_trains_and_streams_the_curve():
 
 
 def test_stop_ends_training_early_and_keeps_the_model():
-    at = open_page("pages/train.py", arch="rnn", iterations="2000", batch="100", hidden="8")
+    at = open_page("app_pages/train.py", arch="rnn", iterations="2000", batch="100", hidden="8")
     click(at, "Train")
     at.run()
     click(at, "Stop")
@@ -129,14 +129,14 @@ def test_stop_ends_training_early_and_keeps_the_model():
 
 
 def test_a_diverging_run_is_a_warning_and_keeps_its_curve():
-    at = open_page("pages/train.py", arch="rnn", iterations="60", lr="1")
+    at = open_page("app_pages/train.py", arch="rnn", iterations="60", lr="1")
     finish_job(click(at, "Train"))
     assert any("diverged" in warning.value for warning in at.warning)
     assert len(array(trace_named(figures_on(at), "training loss (this batch)").x)) >= 1
 
 
 def test_bad_query_parameters_give_messages_and_defaults():
-    at = open_page("pages/train.py", lr="abc", arch="transformer", hidden="0", iterations="20")
+    at = open_page("app_pages/train.py", lr="abc", arch="transformer", hidden="0", iterations="20")
     warnings = " ".join(warning.value for warning in at.warning)
     assert "`lr=abc` was not used" in warnings and "learning_rate must be a number" in warnings
     assert "`arch=transformer` was not used" in warnings
@@ -148,7 +148,7 @@ def test_bad_query_parameters_give_messages_and_defaults():
 
 
 def test_the_url_follows_the_controls_and_defaults_can_be_restored():
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     at.radio(key="w_arch").set_value("birnn").run()
     at.number_input(key="w_iterations").set_value(250).run()
     query = {key: (value[0] if isinstance(value, list) else value) for key, value in at.query_params.items()}
@@ -176,7 +176,7 @@ def test_config_query_round_trip_and_refusals():
 def test_draw_page_predicts_a_validation_digit_like_keras(embedded_digits):
     import keras
 
-    at = open_page("pages/draw.py")
+    at = open_page("app_pages/draw.py")
     assert "Nothing drawn yet" in at.info[0].value  # the canvas is empty under AppTest
     at.segmented_control(key="draw_mode").set_value("Pick a validation digit").run()
     at.number_input(key="draw_digit_index").set_value(3).run()
@@ -188,13 +188,13 @@ def test_draw_page_predicts_a_validation_digit_like_keras(embedded_digits):
     assert np.isclose(array(probabilities.y).sum(), 1.0, atol=1e-4)
     # The hand-over to /inside keeps the digit.
     click(at, "Look inside this digit")
-    assert at.title[0].value == TITLES["pages/inside.py"]
+    assert at.title[0].value == TITLES["app_pages/inside.py"]
     assert metric(at, "Prediction") == str(int(np.argmax(logits)))
     assert at.radio(key="inside_source_widget").value == "handed"
 
 
 def test_inside_page_shows_every_array_of_the_lstm():
-    at = open_page("pages/inside.py")
+    at = open_page("app_pages/inside.py")
     at.number_input(key="inside_digit_index").set_value(11).run()
     labels = [tab.label for tab in at.tabs]
     for expected in ("hidden state h", "input gate i", "forget gate f", "candidate C̃", "cell state c",
@@ -207,7 +207,7 @@ def test_inside_page_shows_every_array_of_the_lstm():
 
 
 def test_inside_quick_model_shows_both_directions():
-    at = open_page("pages/inside.py", arch="birnn")
+    at = open_page("app_pages/inside.py", arch="birnn")
     assert at.radio(key="model_choice_widget").value == "quick-birnn"
     labels = [tab.label for tab in at.tabs]
     assert "Recurrent layer · forward (reads down) (RNN)" in labels
@@ -215,12 +215,12 @@ def test_inside_quick_model_shows_both_directions():
 
 
 def test_inside_unknown_arch_is_a_message():
-    at = open_page("pages/inside.py", arch="transformer")
+    at = open_page("app_pages/inside.py", arch="transformer")
     assert "does not know" in at.warning[0].value
 
 
 def test_compare_trains_two_recipes_and_tabulates_them():
-    at = open_page("pages/compare.py")
+    at = open_page("app_pages/compare.py")
     at.multiselect(key="compare_archs").set_value(["rnn", "lstm"]).run()
     at.number_input(key="compare_iterations").set_value(4).run()
     finish_job(click(at, "Train them one after another"))
@@ -234,10 +234,10 @@ def test_compare_trains_two_recipes_and_tabulates_them():
 
 
 def test_a_trained_model_belongs_to_its_session_only():
-    trainer = open_page("pages/train.py", arch="rnn", iterations="3", batch="100", hidden="8")
+    trainer = open_page("app_pages/train.py", arch="rnn", iterations="3", batch="100", hidden="8")
     finish_job(click(trainer, "Train"))
-    trainer.switch_page("pages/draw.py").run()
+    trainer.switch_page("app_pages/draw.py").run()
     assert len(trainer.radio(key="model_choice_widget").options) == 2
     assert trainer.radio(key="model_choice_widget").value.startswith("session-")
-    other = open_page("pages/draw.py")
+    other = open_page("app_pages/draw.py")
     assert len(other.radio(key="model_choice_widget").options) == 1

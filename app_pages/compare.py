@@ -3,7 +3,8 @@
 import streamlit as st
 
 from rnn_demo import figures, ui
-from rnn_demo.config import ARCHITECTURES, TrainConfig
+from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES, TrainConfig
+from rnn_demo.sessions import comparison_curves, comparison_rows
 
 st.title("Compare architectures")
 base = st.session_state.get("train_config", TrainConfig())
@@ -15,7 +16,7 @@ st.caption(
 with ui.friendly_errors():
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     archs = left.multiselect("Architectures", list(ARCHITECTURES), default=list(ui.RECIPES),
-                             format_func=ui.ARCH_NAMES.get, key="compare_archs")
+                             format_func=ARCHITECTURE_NAMES.get, key="compare_archs")
     iterations = middle.number_input("Iterations each", 1, 2000, value=base.iterations, key="compare_iterations")
     seed = right.number_input("Seed", 0, 2**31 - 1, value=base.seed, key="compare_seed")
     st.caption(f"**Data:** {ui.get_dataset(base.dataset).description}")
@@ -36,9 +37,9 @@ with ui.friendly_errors():
         chosen = st.multiselect("Show", labels, default=labels, key="compare_shown")
         shown = [trained for trained in models if trained.label in chosen]
         if shown:
-            st.plotly_chart(figures.compare_figure(ui.comparison_curves(shown)), key="compare_curves")
+            st.plotly_chart(figures.compare_figure(comparison_curves(shown)), key="compare_curves")
             st.dataframe(
-                ui.comparison_rows(shown), hide_index=True,
+                comparison_rows(shown), hide_index=True,
                 column_config={
                     "parameters": st.column_config.NumberColumn(format="localized"),
                     "ms / iteration": st.column_config.NumberColumn(format="%.1f"),

@@ -28,12 +28,12 @@ with left:
 with right:
     st.subheader("Where to start")
     for page, label, icon, blurb in (
-        ("pages/draw.py", "Draw & predict", ":material/draw:", "Draw a digit and see what a trained LSTM thinks."),
-        ("pages/train.py", "Train", ":material/model_training:", "Pick a recipe and watch the loss fall, live."),
-        ("pages/inside.py", "Look inside", ":material/visibility:",
+        ("app_pages/draw.py", "Draw & predict", ":material/draw:", "Draw a digit and see what a trained LSTM thinks."),
+        ("app_pages/train.py", "Train", ":material/model_training:", "Pick a recipe and watch the loss fall, live."),
+        ("app_pages/inside.py", "Look inside", ":material/visibility:",
          "Hidden states, gates and cell state, row by row."),
-        ("pages/compare.py", "Compare", ":material/compare_arrows:", "The four recipes on the same data and seed."),
-        ("pages/learn.py", "Learn", ":material/school:", "The equations, and where the chapter's code slips."),
+        ("app_pages/compare.py", "Compare", ":material/compare_arrows:", "The four recipes on the same data and seed."),
+        ("app_pages/learn.py", "Learn", ":material/school:", "The equations, and where the chapter's code slips."),
     ):
         st.page_link(page, label=f"**{label}**", icon=icon)
         st.caption(blurb)

@@ -1,0 +1,75 @@
+"""Per-visitor state without Streamlit: training jobs, the shared queue, links."""
+
+import time
+
+from rnn_demo.config import TrainConfig
+from rnn_demo.limits import HostLimits, TrainingQueue
+from rnn_demo.sessions import (
+    TrainingJob,
+    comparison_rows,
+    config_from_query,
+    config_to_query,
+)
+
+
+def test_a_link_round_trips_and_bad_values_fall_back_with_a_message():
+    config = TrainConfig(arch="gru", hidden_units=32, learning_rate=0.003, iterations=50)
+    assert config_from_query(config_to_query(config)) == (config, [])
+    parsed, problems = config_from_query(
+        {"arch": "cnn", "hidden": "many", "lr": "2", "iterations": "5000", "device": "gpu", "seed": "4"},
+        gpus_available=False, limits=HostLimits(),
+    )
+    assert parsed == TrainConfig(seed=4)
+    assert len(problems) == 5
+    joined = " ".join(problems)
+    for expected in ("`arch=cnn`", "`hidden=many`", "whole number", "`lr=2`", "limit of 2000", "no GPU"):
+        assert expected in joined
+
+
+def test_a_job_trains_in_its_thread_and_reports_through_snapshots(embedded_digits):
+    configs = [TrainConfig(arch="rnn", iterations=12), TrainConfig(arch="gru", iterations=12)]
+    job = TrainingJob(configs, embedded_digits, first_number=1, queue=TrainingQueue(1, 1)).start()
+    assert job.wait(120)
+    snapshot = job.snapshot()
+    assert snapshot.done and snapshot.error is None
+    assert [trained.number for trained in snapshot.finished] == [1, 2]
+    assert len(snapshot.train_loss) == 12 and snapshot.val_iterations[-1] == 12
+    rows = comparison_rows(snapshot.finished)
+    assert [row["architecture"] for row in rows] == ["Basic RNN", "GRU"]
+    assert [row["parameters"] for row in rows] == [5_834, 16_394]
+    # The slot is given back: the next job is granted at once.
+    assert job.queue.enter("next").position == 0
+
+
+def test_a_job_refused_by_a_full_server_says_so(embedded_digits):
+    queue = TrainingQueue(capacity=1, max_waiting=0)
+    queue.enter("somebody else")
+    job = TrainingJob([TrainConfig(arch="rnn", iterations=5)], embedded_digits, 1, queue=queue).start()
+    assert job.wait(30)
+    snapshot = job.snapshot()
+    assert snapshot.finished == [] and "The server is busy" in snapshot.error
+
+
+def test_a_closed_session_stops_its_training(embedded_digits):
+    alive = {"open": True}
+    job = TrainingJob(
+        [TrainConfig(arch="lstm", iterations=2000, batch_size=100)], embedded_digits, 1,
+        session_alive=lambda: alive["open"],
+    ).start()
+    deadline = time.monotonic() + 60
+    while not job.snapshot().train_loss and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive["open"] = False
+    assert job.wait(60)
+    trained = job.snapshot().finished
+    assert trained and trained[0].result.status == "stopped"
+    assert trained[0].result.iterations_done < 2000
+
+
+def test_stop_before_the_slot_is_granted_gives_up_waiting(embedded_digits):
+    queue = TrainingQueue(capacity=1, max_waiting=2)
+    queue.enter("busy")
+    job = TrainingJob([TrainConfig(arch="rnn", iterations=5)], embedded_digits, 1, queue=queue).start()
+    job.stop()
+    assert job.wait(30)
+    assert job.snapshot().finished == [] and queue.state().waiting == 0
