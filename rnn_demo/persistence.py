@@ -54,34 +54,61 @@ def model_bytes(model: keras.Model, metadata: dict) -> bytes:
         return path.read_bytes()
 
 
-def load_model(path: str | os.PathLike, *, max_bytes: int | None = None) -> LoadedModel:
-    """Load a ``.keras`` file in safe mode and check it fits this app."""
+def load_model(
+    path: str | os.PathLike, *, max_bytes: int | None = None, display_name: str | None = None
+) -> LoadedModel:
+    """Load a ``.keras`` file in safe mode and check it fits this app.
+
+    ``display_name`` names the file in error messages (default: its file name).
+    """
     path = Path(path)
+    name = display_name or path.name
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
-    size = path.stat().st_size
-    if max_bytes is not None and size > max_bytes:
-        raise ModelFileError(
-            f"{path.name}: {size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.1f} MiB limit"
-        )
-    if size == 0 or not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path.name}: not a Keras .keras model file (it is empty or not a zip archive)")
+    _check_size(name, path.stat().st_size, max_bytes)
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{name}: not a Keras .keras model file (it is not a zip archive)")
     metadata: dict = {}
     try:
         with zipfile.ZipFile(path) as archive:
             if "config.json" not in archive.namelist():
-                raise ModelFileError(f"{path.name}: not a Keras .keras model file (no config.json inside)")
+                raise ModelFileError(f"{name}: not a Keras .keras model file (no config.json inside)")
             if METADATA_ENTRY in archive.namelist():
                 metadata = json.loads(archive.read(METADATA_ENTRY))
     except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelFileError(f"{path.name}: damaged model file ({error})") from error
+        raise ModelFileError(f"{name}: damaged model file ({error})") from error
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - Keras raises many types; all mean "refused"
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ModelFileError(f"{path.name}: Keras refused to load it: {reason}") from error
-    check_model_shape(model, path.name)
+        raise ModelFileError(f"{name}: Keras refused to load it: {reason}") from error
+    check_model_shape(model, name)
     return LoadedModel(model, metadata if isinstance(metadata, dict) else {}, path)
+
+
+def load_model_bytes(data: bytes, name: str, *, max_bytes: int | None = None) -> LoadedModel:
+    """Load an uploaded ``.keras`` file from its bytes.
+
+    The size is checked before anything is written; the bytes then go to a
+    fresh private temporary folder (readable by this process's user only, its
+    name unguessable) that is deleted before this returns, so no other
+    visitor can ever reach the file.
+    """
+    _check_size(name, len(data), max_bytes)
+    with tempfile.TemporaryDirectory(prefix="rnn_demo_upload_") as folder:
+        path = Path(folder) / "upload.keras"
+        path.write_bytes(data)
+        loaded = load_model(path, display_name=name)
+    return LoadedModel(loaded.model, loaded.metadata, Path(name))
+
+
+def _check_size(name: str, size: int, max_bytes: int | None) -> None:
+    if size == 0:
+        raise ModelFileError(f"{name}: the file is empty")
+    if max_bytes is not None and size > max_bytes:
+        raise ModelFileError(
+            f"{name}: {size / 2**20:.1f} MiB is over this server's {max_bytes / 2**20:.1f} MiB limit"
+        )
 
 
 def check_model_shape(model: keras.Model, name: str) -> None:

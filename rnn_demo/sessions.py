@@ -75,6 +75,55 @@ class InteractiveModel:
     numpy_model: object
 
 
+# How far the NumPy twin of an uploaded model may stray from Keras's own logits.
+UPLOAD_PARITY = 1e-4
+
+
+def uploaded_interactive_model(loaded, key: str, check_images) -> InteractiveModel:
+    """Wrap an uploaded model (a :class:`~rnn_demo.persistence.LoadedModel`) for the pages.
+
+    The pages compute with the model's NumPy twin, so it must compute what
+    Keras computes: built like this app's models (``recurrent_1`` … SimpleRNN,
+    GRU or LSTM layers, a Dense head ``logits``) and, checked on
+    ``check_images`` ``(n, 16, 16)``, the same logits. Anything else raises
+    :class:`~rnn_demo.persistence.ModelFileError` with a message for the visitor.
+    """
+    import numpy as np
+
+    from rnn_demo.persistence import ModelFileError
+    from rnn_demo.trace import NumpyModel
+
+    name = loaded.path.name
+    try:
+        numpy_model = NumpyModel.from_keras(loaded.model)
+        ours = numpy_model.predict_logits(check_images)
+    except ValueError as error:
+        raise ModelFileError(
+            f"{name}: the app can only read models built like its own (SimpleRNN, GRU or LSTM "
+            f"layers named recurrent_1, recurrent_2, … and a Dense head named logits): {error}"
+        ) from error
+    theirs = np.asarray(loaded.model.predict_on_batch(check_images))
+    if not np.allclose(ours, theirs, atol=UPLOAD_PARITY):
+        raise ModelFileError(
+            f"{name}: its layers are named like this app's, but it computes something else "
+            "(extra layers or settings the app cannot look inside)"
+        )
+    meta = loaded.metadata
+    arch = meta.get("arch")
+    accuracy = meta.get("val_accuracy")
+    description = (
+        f"Uploaded by you ({name}, kept in this session only): "
+        + (f"{ARCHITECTURE_NAMES[arch]}, " if arch in ARCHITECTURE_NAMES else "")
+        + (f"{meta['iterations']} iterations, " if "iterations" in meta else "")
+        + (f"validation accuracy {accuracy:.1%} when saved." if isinstance(accuracy, float)
+           else "no training record inside.")
+    )
+    return InteractiveModel(
+        key, f"Uploaded: {name}", arch or "custom", meta.get("dataset", "mnist"), description,
+        numpy_model,
+    )
+
+
 @dataclass(eq=False)
 class TrainedModel:
     """A finished run of this session: the engine's result and its NumPy twin."""

@@ -44,6 +44,7 @@ from rnn_demo.sessions import (
     config_from_query,
     config_to_query,
     expected_errors,
+    uploaded_interactive_model,
 )
 
 DEFAULT_MODEL_PATH = Path(__file__).parent / "assets" / "default_model.keras"
@@ -438,12 +439,15 @@ def result_summary(trained: TrainedModel) -> None:
 
 
 def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choice") -> InteractiveModel:
-    """A switch between the shipped model, ``extra`` ones and this session's models.
+    """A switch between the shipped model, ``extra`` ones, uploads and this session's models.
 
-    The choice persists across pages; the newest model trained here is picked
-    the first time it appears.
+    The choice persists across pages; the newest model trained or uploaded here
+    is picked the first time it appears.
     """
-    candidates = [default_model(), *extra, *(m.as_interactive() for m in reversed(session_models()))]
+    candidates = [
+        default_model(), *extra, *reversed(st.session_state.get("uploaded_models", [])),
+        *(m.as_interactive() for m in reversed(session_models())),
+    ]
     by_key = {model.key: model for model in candidates}
     latest = st.session_state.get("latest_model")
     if latest is not None and st.session_state.get("latest_offered") != latest:
@@ -467,7 +471,60 @@ def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choi
     )
     model = by_key[chosen_key]
     st.caption(model.description)
+    model_upload(key)
     return model
+
+
+KEPT_UPLOADS = 3  # per session; each upload keeps a Keras model in memory
+
+
+def model_upload(choice_key: str) -> None:
+    """Let the visitor load a ``.keras`` file trained elsewhere, for this session only.
+
+    Size-capped by the host (``RNN_DEMO_MAX_UPLOAD_MB``), loaded in Keras's safe
+    mode from a private temporary folder, and checked to compute exactly what
+    its NumPy twin computes. Each file is processed once; its outcome (the
+    model, or the message why not) stays while the file stays in the uploader.
+    """
+    import hashlib
+
+    limits = host_limits()
+    with st.expander("Use your own model (.keras)", icon=":material/upload_file:"):
+        upload = st.file_uploader(
+            "A `.keras` file downloaded from the Train page or saved with `python -m rnn_demo train --out`",
+            type=["keras"], key=f"{choice_key}_upload",
+            help=f"Up to {limits.max_upload_mb:g} MB. Loaded in Keras's safe mode: no code "
+            "inside the file can run. Only you see it, and only in this session.",
+        )
+        if upload is None:
+            return
+        data = upload.getvalue()
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        outcomes = st.session_state.setdefault("upload_outcomes", {})
+        if digest not in outcomes:
+            outcomes[digest] = _load_upload(data, upload.name, f"upload-{digest}", limits)
+        outcome = outcomes[digest]
+        if isinstance(outcome, str):
+            st.error(outcome, icon=":material/error:")
+            return
+        uploaded = st.session_state.setdefault("uploaded_models", [])
+        if outcome not in uploaded:
+            uploaded.append(outcome)
+            del uploaded[:-KEPT_UPLOADS]
+            st.session_state[choice_key] = outcome.key
+            st.rerun()  # so the model switch above offers (and selects) it
+        st.success(f"Loaded {upload.name}: choose it above as “{outcome.label}”.", icon=":material/check:")
+
+
+def _load_upload(data: bytes, name: str, key: str, limits: HostLimits) -> InteractiveModel | str:
+    """The uploaded model for the pages, or the message saying why it was refused."""
+    from rnn_demo.persistence import ModelFileError, load_model_bytes
+
+    try:
+        loaded = load_model_bytes(data, name, max_bytes=limits.max_upload_bytes)
+        return uploaded_interactive_model(loaded, key, get_dataset("mnist").valid_sequences[:32])
+    except ModelFileError as error:
+        return str(error)
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,5 +1,6 @@
 """Saving and loading models: round trip, metadata, and files that must be refused."""
 
+import tempfile
 import zipfile
 
 import keras
@@ -7,7 +8,14 @@ import numpy as np
 import pytest
 
 from rnn_demo.config import TrainConfig
-from rnn_demo.persistence import METADATA_ENTRY, ModelFileError, load_model, model_bytes, save_model
+from rnn_demo.persistence import (
+    METADATA_ENTRY,
+    ModelFileError,
+    load_model,
+    load_model_bytes,
+    model_bytes,
+    save_model,
+)
 from rnn_demo.training import train
 
 
@@ -44,8 +52,8 @@ def test_name_must_end_in_keras(trained, tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "empty or not a zip archive"),
-        (b"definitely not a model", "empty or not a zip archive"),
+        (b"", "the file is empty"),
+        (b"definitely not a model", "not a zip archive"),
     ],
 )
 def test_garbage_files_are_refused(tmp_path, content, message):
@@ -72,7 +80,7 @@ def test_missing_and_oversized_files(trained, tmp_path):
     with pytest.raises(ModelFileError, match="no such model file"):
         load_model(tmp_path / "missing.keras")
     path = save_model(trained.model, tmp_path / "big.keras", {})
-    with pytest.raises(ModelFileError, match="over the 0.0 MiB limit"):
+    with pytest.raises(ModelFileError, match="over this server's 0.0 MiB limit"):
         load_model(path, max_bytes=1000)
 
 
@@ -96,3 +104,35 @@ def test_wrong_shape_model_is_refused(tmp_path):
         load_model(path)
     with zipfile.ZipFile(path) as archive:
         assert METADATA_ENTRY not in archive.namelist()
+
+
+def test_uploaded_bytes_load_from_a_private_folder_that_is_then_removed(trained, tmp_path, monkeypatch):
+    data = model_bytes(trained.model, {"arch": "gru"})
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # watch where the upload goes
+    loaded = load_model_bytes(data, "mine.keras", max_bytes=len(data))
+    assert loaded.metadata == {"arch": "gru"} and loaded.path.name == "mine.keras"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "mine.keras: the file is empty"),
+        (b"PK\x03\x04 truncated", "mine.keras: "),
+        (b"x" * 2000, "mine.keras: 0.0 MiB is over this server's 0.0 MiB limit"),
+    ],
+)
+def test_bad_uploads_are_refused_with_the_uploaded_name(data, message, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(ModelFileError, match=message):
+        load_model_bytes(data, "mine.keras", max_bytes=1000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_uploaded_lambda_model_is_refused(tmp_path):
+    inputs = keras.Input(shape=(16, 16))
+    outputs = keras.layers.Dense(10)(keras.layers.Lambda(lambda v: v[:, -1] * 2)(inputs))
+    path = tmp_path / "lambda.keras"
+    keras.Model(inputs, outputs).save(path)
+    with pytest.raises(ModelFileError, match="evil.keras: Keras refused to load it"):
+        load_model_bytes(path.read_bytes(), "evil.keras")

@@ -1,0 +1,94 @@
+"""Model upload on /draw and /inside (AppTest with real .keras files)."""
+
+import keras
+import pytest
+from test_app import metric, open_page
+
+from rnn_demo.config import TrainConfig
+from rnn_demo.persistence import model_bytes
+from rnn_demo.training import train
+
+
+@pytest.fixture(scope="module")
+def good_upload(embedded_digits):
+    result = train(TrainConfig(arch="gru", iterations=30), embedded_digits)
+    return model_bytes(result.model, {**result.summary()})
+
+
+def lambda_model_bytes(tmp_path) -> bytes:
+    inputs = keras.Input(shape=(16, 16))
+    outputs = keras.layers.Dense(10)(keras.layers.Lambda(lambda v: v[:, -1] * 2)(inputs))
+    path = tmp_path / "lambda.keras"
+    keras.Model(inputs, outputs).save(path)
+    return path.read_bytes()
+
+
+def dense_model_bytes(tmp_path, input_shape) -> bytes:
+    inputs = keras.Input(shape=input_shape)
+    outputs = keras.layers.Dense(10)(keras.layers.Flatten()(inputs))
+    path = tmp_path / "dense.keras"
+    keras.Model(inputs, outputs).save(path)
+    return path.read_bytes()
+
+
+def upload(at, name: str, data: bytes):
+    at.file_uploader[0].upload(name, data).run()
+    assert not at.exception, [error.value for error in at.exception]
+    return at
+
+
+def model_labels(at) -> list[str]:
+    """The labels the visitor sees in the model switch."""
+    switch = [radio for radio in at.radio if radio.label == "Model"][0]
+    return [switch.format_func(option) for option in switch.options]
+
+
+def messages(at) -> str:
+    return " ".join(str(element.value) for element in [*at.error, *at.success])
+
+
+@pytest.mark.parametrize("page", ["app_pages/draw.py", "app_pages/inside.py"])
+def test_a_good_upload_becomes_the_chosen_model(page, good_upload):
+    at = upload(open_page(page), "my_gru.keras", good_upload)
+    chosen = [radio for radio in at.radio if radio.label == "Model"][0]
+    assert "Uploaded: my_gru.keras" in chosen.format_func(chosen.value)
+    assert "Loaded my_gru.keras" in messages(at)
+    if page.endswith("inside.py"):
+        assert metric(at, "Prediction")
+
+
+def test_the_upload_is_not_seen_by_another_visitor(good_upload):
+    mine = upload(open_page("app_pages/draw.py"), "mine.keras", good_upload)
+    assert "Uploaded: mine.keras" in model_labels(mine)
+    other = open_page("app_pages/draw.py")
+    assert not any("mine.keras" in label for label in model_labels(other))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp_path: b"", "the file is empty"),
+        (lambda tmp_path: b"not a zip at all", "not a Keras .keras model file"),
+        (lambda_model_bytes, "Keras refused to load it"),
+        (lambda tmp_path: dense_model_bytes(tmp_path, (28, 28)), "maps (28, 28) to (10,)"),
+        (lambda tmp_path: dense_model_bytes(tmp_path, (16, 16)), "can only read models built like its own"),
+    ],
+)
+def test_bad_uploads_are_refused_with_a_message(make, message, tmp_path):
+    at = upload(open_page("app_pages/draw.py"), "bad.keras", make(tmp_path))
+    assert message in messages(at)
+    chosen = [radio for radio in at.radio if radio.label == "Model"][0]
+    assert not any("bad.keras" in label for label in model_labels(at))
+    assert chosen.format_func(chosen.value) == "Shipped LSTM"  # nothing lost: the page keeps working
+
+
+def test_an_oversized_upload_is_refused(good_upload, monkeypatch):
+    monkeypatch.setenv("RNN_DEMO_MAX_UPLOAD_MB", "0.01")
+    from rnn_demo import ui
+
+    ui.host_limits.clear()
+    try:
+        at = upload(open_page("app_pages/draw.py"), "big.keras", good_upload)
+        assert "over this server's 0.0 MiB limit" in messages(at)
+    finally:
+        ui.host_limits.clear()
