@@ -40,7 +40,7 @@ def upload(at, name: str, data: bytes):
 def model_labels(at) -> list[str]:
     """The labels the visitor sees in the model switch."""
     switch = [radio for radio in at.radio if radio.label == "Model"][0]
-    return [switch.format_func(option) for option in switch.options]
+    return list(switch.options)
 
 
 def messages(at) -> str:
