@@ -597,7 +597,7 @@ def print_table(summary: dict) -> None:
         ("page load before training p50 / p95", f"{seconds('cold_page_load_p50_s')} / {seconds('cold_page_load_p95_s')}"),
         (f"page load during training p50 / p95 (n={summary['page_loads_during_training']})",
          f"{seconds('page_load_during_training_p50_s')} / {seconds('page_load_during_training_p95_s')}"),
-        ("Train click → live view p50 / p95", f"{seconds('train_click_p50_s')} / {seconds('train_click_p95_s')}"),
+        ("Train click → page answers p50 / p95", f"{seconds('train_click_p50_s')} / {seconds('train_click_p95_s')}"),
         (f"GET /_stcore/health p50 / p95 / max (n={summary['http_probes_during_training'] // 2})",
          f"{seconds('health_p50_s')} / {seconds('health_p95_s')} / {seconds('health_max_s')}"),
         ("GET / p50 / p95", f"{seconds('index_get_p50_s')} / {seconds('index_get_p95_s')}"),
