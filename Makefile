@@ -22,9 +22,13 @@ test: $(VENV)/.runtime $(VENV)/.dev /usr/bin/chromium $(FASHION)
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-bench: $(VENV)/.runtime
+# Benchmarks print ratios against a baseline run side by side; see README.
+bench: $(VENV)/.runtime $(VENV)/.dev /usr/bin/chromium $(FASHION)
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_fashion.py
 	$(BIN)/python bench/bench_trace.py
+	$(BIN)/python bench/bench_app.py
+	$(BIN)/python bench/load_test.py --visitors 8
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

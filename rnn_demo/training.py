@@ -32,7 +32,7 @@ from rnn_demo.models import CLASSES, build_model, compile_model
 
 # Assembled minibatches per fit call are capped at this many bytes: big
 # enough that fit's set-up cost is amortised, small enough for any laptop.
-CHUNK_BYTES = 128 * 2**20
+CHUNK_BYTES = 256 * 2**20
 # Intermediate validation passes may cost about this fraction of the training
 # samples (a forward pass is ~1/3 of a training step, so ~3 % of the time).
 VALIDATION_BUDGET = 0.1

@@ -1,0 +1,54 @@
+"""Bad input on the real app (AppTest): each gets a clear message and loses nothing."""
+
+from test_app import click, finish_job, open_page
+
+from rnn_demo import ui
+from rnn_demo.canvas import NOTHING_DRAWN
+
+
+def page_text(at) -> str:
+    """Every message-like element's text, as a visitor would read it."""
+    elements = [*at.error, *at.warning, *at.info, *at.success, *at.caption, *at.markdown]
+    return " ".join(str(element.value) for element in elements)
+
+
+def test_a_dataset_that_cannot_be_loaded_is_a_message():
+    at = open_page("app_pages/train.py", dataset="fashion", arch="rnn", iterations="5")
+    click(at, "Train")
+    assert "Fashion-MNIST is not available" in page_text(at)
+    assert "--data-dir" in page_text(at) and "job" not in at.session_state
+
+
+def test_an_empty_canvas_asks_for_a_drawing_instead_of_predicting():
+    at = open_page("app_pages/draw.py")
+    assert not at.metric, "a prediction was shown for an empty canvas"
+    assert NOTHING_DRAWN in [info.value for info in at.info]
+
+
+def test_a_full_server_tells_the_visitor_and_keeps_the_page_working():
+    queue = ui.training_queue()
+    others = [f"visitor {number}" for number in range(queue.capacity + queue.max_waiting)]
+    for ticket in others:
+        queue.enter(ticket)
+    try:
+        at = open_page("app_pages/train.py", arch="rnn", iterations="5")
+        finish_job(click(at, "Train"))
+        assert "The server is busy" in page_text(at) and "Try again in a moment" in page_text(at)
+        assert [button for button in at.button if button.label == "Train"]  # nothing lost
+    finally:
+        for ticket in others:
+            queue.leave(ticket)
+    # Once the others are done, the same visitor trains normally.
+    finish_job(click(at, "Train"))
+    assert at.success[0].value == "Basic RNN: completed 5 iterations."
+
+
+def test_host_limits_cap_the_controls_and_links(monkeypatch):
+    monkeypatch.setenv("RNN_DEMO_MAX_HIDDEN", "32")
+    ui.host_limits.clear()
+    try:
+        at = open_page("app_pages/train.py", hidden="64")
+        assert "`hidden=64` was not used: hidden_units 64 is over this server's limit of 32" in page_text(at)
+        assert at.number_input(key="w_hidden").max == 32
+    finally:
+        ui.host_limits.clear()
