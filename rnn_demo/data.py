@@ -140,8 +140,8 @@ def load_dataset(
         return load_embedded(reason=why_not_keras)
     raise DataError(
         f"{DATASETS_LABEL[name]} is not available: {why_not_keras}. Name a directory holding "
-        "its IDX files with --data-dir (on Debian: apt-get install dataset-fashion-mnist, "
-        "then --data-dir /usr/share/datasets/fashion-mnist)."
+        f"its IDX files with --data-dir or ${DATA_DIR_VARIABLE} (on Debian: apt-get install "
+        "dataset-fashion-mnist, then /usr/share/datasets/fashion-mnist)."
     )
 
 

@@ -14,9 +14,12 @@ def page_text(at) -> str:
 
 def test_a_dataset_that_cannot_be_loaded_is_a_message():
     at = open_page("app_pages/train.py", dataset="fashion", arch="rnn", iterations="5")
-    click(at, "Train")
-    assert "Fashion-MNIST is not available" in page_text(at)
-    assert "--data-dir" in page_text(at) and "job" not in at.session_state
+    (message,) = [error.value for error in at.error]
+    assert "Fashion-MNIST is not available" in message and "$RNN_DEMO_DATA_DIR" in message
+    assert "job" not in at.session_state
+    # Nothing is lost: switching back to MNIST brings the Train button back.
+    at.selectbox(key="w_dataset").set_value("mnist").run()
+    assert not at.error and [button for button in at.button if button.label == "Train"]
 
 
 def test_an_empty_canvas_asks_for_a_drawing_instead_of_predicting():
@@ -47,8 +50,8 @@ def test_host_limits_cap_the_controls_and_links(monkeypatch):
     monkeypatch.setenv("RNN_DEMO_MAX_HIDDEN", "32")
     ui.host_limits.clear()
     try:
-        at = open_page("app_pages/train.py", hidden="64")
-        assert "`hidden=64` was not used: hidden_units 64 is over this server's limit of 32" in page_text(at)
+        at = open_page("app_pages/train.py", hidden="100")
+        assert "`hidden=100` was not used: hidden_units 100 is over this server's limit of 32" in page_text(at)
         assert at.number_input(key="w_hidden").max == 32
     finally:
         ui.host_limits.clear()
