@@ -26,10 +26,9 @@ with ui.friendly_errors():
                      origin="compare")
 
     models = ui.session_models()
-    if ui.job_running():
-        ui.live_training()
-    elif st.session_state.get("job_error"):
-        st.error(st.session_state["job_error"], icon=":material/error:")
+    ui.live_training()
+    if not ui.job_running():
+        ui.job_error()
 
     if models:
         st.subheader("Models trained in this session")
@@ -51,3 +50,4 @@ with ui.friendly_errors():
     elif not ui.job_running():
         st.info("Nothing trained yet in this session: press the button above, or train on the Train page.",
                 icon=":material/info:")
+ui.page_ready("compare")

@@ -26,3 +26,4 @@ with ui.friendly_errors():
             st.info(digit, icon=":material/gesture:")
         else:
             ui.prediction_panel(model, digit, dataset.class_names)
+ui.page_ready("draw")

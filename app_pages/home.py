@@ -42,3 +42,4 @@ with right:
         "stay in your browser session; other visitors never see them.",
         icon=":material/info:",
     )
+ui.page_ready("home")

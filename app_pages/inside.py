@@ -43,3 +43,4 @@ with ui.friendly_errors():
         )
     st.subheader(f"States and gates — {model.label}")
     ui.layer_views(trace)
+ui.page_ready("inside")

@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from rnn_demo import ui
+
 st.title("Learn: four ways to read a digit row by row")
 st.caption("Equations use S for input weights, W for recurrent weights and V for the output layer, "
            "as the chapter does; x_t is row t of the 16×16 image (16 numbers).")
@@ -122,3 +124,4 @@ st.markdown(
 | The 16×16 images come from `reduceImage`, an image resize from an earlier chapter. | The reduction is not defined in the chapter itself. | One documented **area-average** reduction (`rnn_demo/reduction.py`), used for training, drawing and every page. |
 """
 )
+ui.page_ready("learn")

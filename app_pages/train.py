@@ -20,11 +20,9 @@ with controls, ui.friendly_errors():
 
 with output:
     models = ui.session_models()
-    if ui.job_running():
-        ui.live_training()
-    else:
-        if st.session_state.get("job_error"):
-            st.error(st.session_state["job_error"], icon=":material/error:")
+    ui.live_training()
+    if not ui.job_running():
+        ui.job_error()
         if models:
             with ui.friendly_errors():
                 ui.result_summary(models[-1])
@@ -35,3 +33,4 @@ with output:
                 "seconds on the embedded sample.",
                 icon=":material/arrow_back:",
             )
+ui.page_ready("train")

@@ -10,7 +10,10 @@ What lives here, so that the pages stay short layout scripts:
   /inside;
 * **the live view** of a :class:`~rnn_demo.sessions.TrainingJob` (the
   background training thread, in :mod:`rnn_demo.sessions`): :func:`live_training`
-  is a fragment re-run every half second that draws from the job's buffer;
+  is a fragment re-run every half second (every two while queued) that draws
+  from the job's buffer;
+* **markers** for tests: empty keyed containers (``.st-key-train-status-…``,
+  ``.st-key-page-ready-…``) that say what a page shows without reading its text;
 * the **training controls**, kept in step with the URL through
   :func:`~rnn_demo.sessions.config_from_query`, so a teacher can share a link;
 * widgets used by several pages (model picker, validation-digit picker).
@@ -254,18 +257,57 @@ def _seconds(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-@st.fragment(run_every=POLL_SECONDS)
-def live_training() -> None:
-    """The live view of this session's job, redrawn every ``POLL_SECONDS``.
+QUEUED_POLL_SECONDS = 2.0  # a visitor waiting for a slot only needs their place in the queue
 
-    When the job ends it asks for a full rerun, so the page can show results.
+
+def status_block(status: str):
+    """A container with the CSS class ``st-key-train-status-<status>``, for what shows a status.
+
+    Browser tests and the load test look for these classes instead of English
+    text: ``queued``, ``running``, ``completed``, ``stopped``, ``diverged``,
+    ``refused`` or ``failed``. (Streamlit draws no empty container, so each
+    one holds the message or progress bar it marks.)
     """
+    return st.container(key=f"train-status-{status}")
+
+
+def page_ready(page: str) -> None:
+    """The last element of a page: ``.st-key-page-ready-<page>`` says the script drew everything."""
+    with st.container(key=f"page-ready-{page}"):
+        st.html('<span class="rnn-page-ready"></span>')
+
+
+def _poll_seconds(job: TrainingJob | None) -> float | None:
+    """How often the live view redraws: ``None`` once there is nothing left to follow."""
+    if job is None or job.done:
+        return None
+    state = job.queue_state
+    return QUEUED_POLL_SECONDS if state is not None and state.position > 0 else POLL_SECONDS
+
+
+def live_training() -> None:
+    """The live view of this session's job (nothing when no job runs).
+
+    Call it at one place of a page, whether or not a job runs, *after*
+    :func:`session_models`: the fragment then keeps one id across full runs.
+    A fragment with ``run_every`` keeps its browser-side timer until the next
+    full run reaches the browser, so ticks sent meanwhile name the fragment
+    again; with the id kept they meet a fragment that draws nothing, instead
+    of one that no longer exists (a warning in the server log per tick).
+    A queued job is polled every ``QUEUED_POLL_SECONDS`` without its chart.
+    """
+    interval = _poll_seconds(current_job())
+    st.session_state["live_interval"] = interval
+    st.fragment(_live_view, run_every=interval)()
+
+
+def _live_view() -> None:
     job = current_job()
-    if job is None:
-        return
+    if job is None or job.harvested:
+        return  # the page draws the results; this is a late tick
     snapshot = job.snapshot()
-    if snapshot.done:
-        st.rerun()
+    if snapshot.done or _poll_seconds(job) != st.session_state.get("live_interval"):
+        st.rerun()  # show results, or follow at the new pace (queued → running)
     config = snapshot.config
     last = snapshot.last
     total = len(job.configs)
@@ -274,11 +316,17 @@ def live_training() -> None:
         heading += f" — model {snapshot.index + 1} of {total}"
     st.subheader(heading)
     st.caption(f"Data: {job.dataset.description}")
-    waiting = snapshot.queue_state is not None and snapshot.queue_state.position > 0
-    if waiting:
-        st.info(snapshot.queue_state.message, icon=":material/hourglass_top:")
+    stopping = job.stop_event.is_set()
+    stop_help = "Ends training after the current iteration and keeps what the model learned."
+    if snapshot.queue_state is not None and snapshot.queue_state.position > 0:
+        with status_block("queued"):
+            st.info(snapshot.queue_state.message, icon=":material/hourglass_top:")
+        st.button("Leaving the queue…" if stopping else "Leave the queue", on_click=job.stop,
+                  disabled=stopping, icon=":material/logout:", help="Gives up your place; nothing is trained.")
+        return
     done = last.iteration if last else 0
-    st.progress(done / config.iterations, text=f"iteration {done} of {config.iterations}")
+    with status_block("running"):
+        st.progress(done / config.iterations, text=f"iteration {done} of {config.iterations}")
     columns = st.columns(4)
     columns[0].metric("Training loss", f"{last.train_loss:.3f}" if last else "…")
     columns[1].metric(
@@ -286,19 +334,35 @@ def live_training() -> None:
     )
     columns[2].metric("Samples/s", f"{last.samples_per_second:,.0f}" if last else "…")
     columns[3].metric("Time left", _seconds(last.seconds_left) if last else "…")
-    st.plotly_chart(
-        figures.training_curves(
-            snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy,
-            iterations=config.iterations,
-        ),
-        key="live_curve",
-    )
-    stopping = job.stop_event.is_set()
+    st.plotly_chart(_live_figure(job, snapshot), key="live_curve")
     st.button(
         "Stopping…" if stopping else "Stop", on_click=job.stop, disabled=stopping,
-        icon=":material/stop_circle:", type="primary",
-        help="Ends training after the current iteration and keeps what the model learned.",
+        icon=":material/stop_circle:", type="primary", help=stop_help,
     )
+
+
+def _live_figure(job: TrainingJob, snapshot):
+    """The live curve, rebuilt only when a point was added since the last redraw."""
+    version = (id(job), snapshot.index, len(snapshot.train_loss), len(snapshot.val_iterations))
+    cached = st.session_state.get("live_figure")
+    if cached is None or cached[0] != version:
+        figure = figures.training_curves(
+            snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy,
+            iterations=snapshot.config.iterations,
+        )
+        cached = st.session_state["live_figure"] = (version, figure)
+    return cached[1]
+
+
+def job_error() -> None:
+    """The last job's error, if any, with its status marker (``refused`` or ``failed``)."""
+    message = st.session_state.get("job_error")
+    if not message:
+        return
+    job = current_job()
+    refused = job is not None and job.queue_state is not None and job.queue_state.refused
+    with status_block("refused" if refused else "failed"):
+        st.error(message, icon=":material/error:")
 
 
 # -------------------------------------------------------- configuration in URL
@@ -388,12 +452,13 @@ def result_summary(trained: TrainedModel) -> None:
     from rnn_demo.persistence import model_bytes
 
     result = trained.result
-    if result.status == "diverged":
-        st.warning(result.message[:1].upper() + result.message[1:], icon=":material/warning:")
-    elif result.status == "stopped":
-        st.info(result.message[:1].upper() + result.message[1:] + "; the model keeps what it learned.")
-    else:
-        st.success(f"{ARCHITECTURE_NAMES[result.config.arch]}: {result.message}.")
+    with status_block(result.status):
+        if result.status == "diverged":
+            st.warning(result.message[:1].upper() + result.message[1:], icon=":material/warning:")
+        elif result.status == "stopped":
+            st.info(result.message[:1].upper() + result.message[1:] + "; the model keeps what it learned.")
+        else:
+            st.success(f"{ARCHITECTURE_NAMES[result.config.arch]}: {result.message}.")
     st.caption(f"Data: {result.data_description}")
     columns = st.columns(5)
     columns[0].metric("Validation accuracy", f"{result.val_accuracy:.1%}")
