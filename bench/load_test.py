@@ -20,8 +20,8 @@ What it does, all on loopback (127.0.0.1) and bounded by one global deadline:
    ``--json`` one JSON line at the end.
 
 Figures: trainings finished; visitors told the server is busy, refused or
-queued (a queued visitor counts when a poll, every 0.5 s, saw "You are number
-N in the queue" on their page: a wait shorter than that may go unseen); page
+queued (a queued visitor counts when their page ever showed the app's
+``train-status-queued`` marker, recorded by a MutationObserver as it appears); page
 load times before and during training (browser) and HTTP GET times (side
 thread); Train click → answer and → result; the server's peak RSS; and the
 cores the server, the browsers and everything else used meanwhile (the
@@ -71,30 +71,48 @@ POLL_SECONDS = 0.5  # as often as the app's live view redraws
 SERVER_START_SECONDS = 90
 HTTP_TIMEOUT_SECONDS = 10
 PROBE_LOAD_LIMIT_MS = 60_000  # a page load slower than this counts as an error
-# Text that marks a page as fully drawn: each page's last element.
-READY_TEXT = {"/": "No training needed to begin", "/train": "Pick a recipe on the left"}
-BUSY_TEXT = "The server is busy:"  # rnn_demo.limits.QueueState.message, refused
-QUEUE_POSITION = re.compile(r"You are number (\d+) in the queue")
+# Markers the app draws (rnn_demo.ui.page_ready / status_block): CSS classes, not English text.
+READY_MARKER = {"/": ".st-key-page-ready-home", "/train": ".st-key-page-ready-train"}
+STATUS_PREFIX = "st-key-train-status-"
+QUEUE_POSITION = re.compile(r"number (\d+) in the queue")  # rnn_demo.limits.QueueState.message
 ITERATION = re.compile(r"iteration (\d+) of")  # the live view's progress bar
+# Every status marker the page has ever shown, recorded as it appears (a
+# MutationObserver), so a queue wait shorter than one poll still counts.
+SEEN_STATUSES_JS = f"""(() => {{
+    window.__rnnSeen = {{}};
+    const record = () => document.querySelectorAll("[class*='{STATUS_PREFIX}']").forEach(element => {{
+        for (const name of element.classList) {{
+            if (name.startsWith("{STATUS_PREFIX}")) {{
+                const status = name.slice({len(STATUS_PREFIX)});
+                const position = (element.innerText.match(QUEUE) || [])[1];
+                window.__rnnSeen[status] = Math.max(window.__rnnSeen[status] || 0, +(position || 1));
+            }}
+        }}
+    }});
+    const QUEUE = /{QUEUE_POSITION.pattern}/;
+    new MutationObserver(record).observe(document, {{subtree: true, childList: true, characterData: true}});
+}})()"""
 # One round trip per poll: everything the visitor's outcome depends on.
 PAGE_STATE_JS = """() => {
     const all = selector => Array.from(document.querySelectorAll(selector));
     const progress = document.querySelector("[data-testid='stProgress']");
+    const statuses = all("[class*='PREFIX']").map(element =>
+        Array.from(element.classList).find(name => name.startsWith("PREFIX")).slice(LENGTH));
     return {
         exceptions: all("[data-testid='stException']").map(e => e.innerText.slice(0, 300)),
+        statuses: statuses,
+        seen: window.__rnnSeen || {},
         alerts: all("[data-testid='stAlert']").map(e => e.innerText),
         progress: progress ? progress.innerText : null,
         trainSeconds: all("[data-testid='stMetric']")
             .filter(m => m.innerText.startsWith("Training time"))
             .map(m => m.querySelector("[data-testid='stMetricValue']").innerText)[0] || null,
     };
-}"""
-# The page has answered the Train button: a live view, a message or a result (a
-# browser slower than the server may skip straight to the result).
+}""".replace("PREFIX", STATUS_PREFIX).replace("LENGTH", str(len(STATUS_PREFIX)))
+# The page has answered the Train button: any status marker (queued, running,
+# a result or a refusal) or an exception.
 RESPONDED_JS = f"""() => document.querySelector(
-        "[data-testid='stProgress'], [data-testid='stException']")
-    || Array.from(document.querySelectorAll("[data-testid='stAlert']"))
-        .some(alert => !alert.innerText.includes("{READY_TEXT['/train']}"))"""
+        "[class*='{STATUS_PREFIX}'], [data-testid='stException']")"""
 IDLE_JS = "!document.querySelector(\"[data-testid='stStatusWidget']\")"
 
 
@@ -331,7 +349,7 @@ async def load(page, run: Run, path: str, query: str = "", limit_ms: float = mat
     """
     started = time.monotonic()
     await page.goto(f"{run.base}{path}{query}", wait_until="commit", timeout=min(limit_ms, run.left_ms()))
-    await page.get_by_text(READY_TEXT[path]).first.wait_for(timeout=min(limit_ms, run.left_ms()))
+    await page.locator(READY_MARKER[path]).first.wait_for(state="attached", timeout=min(limit_ms, run.left_ms()))
     await page.wait_for_function(IDLE_JS, polling=100, timeout=min(limit_ms, run.left_ms()))
     return time.monotonic() - started
 
@@ -358,6 +376,7 @@ async def visitor(browser, run: Run, record: Visitor) -> None:
 
     who = f"visitor {record.number}"
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    await context.add_init_script(SEEN_STATUSES_JS)
     page = await context.new_page()
     watch(page, record.errors, who)
     arrived = False
@@ -393,7 +412,8 @@ async def visitor(browser, run: Run, record: Visitor) -> None:
 
 async def follow_training(page, run: Run, record: Visitor, clicked: float) -> str:
     """Poll the page until it shows a result or the refusal; return the outcome."""
-    finished = f"completed {run.iterations} iterations"
+    outcomes = {"completed": "finished", "diverged": "diverged", "stopped": "stopped",
+                "failed": "failed", "refused": "refused"}
     last_progress, changed = None, time.monotonic()
     while time.monotonic() < run.deadline:
         state = await page.evaluate(PAGE_STATE_JS)
@@ -402,21 +422,17 @@ async def follow_training(page, run: Run, record: Visitor, clicked: float) -> st
             record.errors.append(f"visitor {record.number}: exception on the page: {text}")
         if state["exceptions"]:
             return "failed"
-        alerts = "\n".join(state["alerts"])
-        queued = QUEUE_POSITION.search(alerts)
-        if queued:
-            record.best_position = max(record.best_position, int(queued.group(1)))
-        if BUSY_TEXT in alerts:
-            return "refused"
-        record.outcome = "queued" if queued else "training"  # the last state, should time run out
-        for marker, outcome in ((finished, "finished"), ("training diverged", "diverged"),
-                                ("topped on request", "stopped"), ("failed unexpectedly", "failed")):
-            if marker in alerts:
-                record.result_seconds = now - clicked
+        record.best_position = max(record.best_position, int(state["seen"].get("queued", 0)))
+        statuses = set(state["statuses"])
+        record.outcome = "queued" if "queued" in statuses else "training"  # the last state, should time run out
+        for status, outcome in outcomes.items():
+            if status in statuses:
+                if outcome != "refused":
+                    record.result_seconds = now - clicked
                 if state["trainSeconds"]:
                     record.train_seconds = float(state["trainSeconds"].split()[0])
                 if outcome in ("stopped", "failed"):
-                    record.errors.append(f"visitor {record.number}: {alerts[:300]}")
+                    record.errors.append(f"visitor {record.number}: {' '.join(state['alerts'])[:300]}")
                 return outcome
         # A frozen live view: the iteration count stands still mid-training. Before
         # iteration 1 it stands still anyway (queue, model build, first trace).
