@@ -39,6 +39,9 @@ with ui.friendly_errors():
             st.plotly_chart(figures.compare_figure(comparison_curves(shown)), key="compare_curves")
             st.dataframe(
                 comparison_rows(shown), hide_index=True,
+                # Scores first; the data (one line above the button) last.
+                column_order=["model", "validation accuracy", "validation loss", "parameters",
+                              "ms / iteration", "samples/s", "iterations", "seed", "status", "data"],
                 column_config={
                     "parameters": st.column_config.NumberColumn(format="localized"),
                     "ms / iteration": st.column_config.NumberColumn(format="%.1f"),

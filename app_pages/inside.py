@@ -22,7 +22,7 @@ with ui.friendly_errors():
     model = ui.pick_model(extra=extra)
     dataset = ui.get_dataset(model.dataset)
     names = dataset.class_names
-    left, right = st.columns([1, 3], gap="large")
+    left, right = st.columns([2, 5], gap="large")
     with left:
         digit = ui.pick_inside_input(dataset)
         trace = model.numpy_model.trace(digit.image16)

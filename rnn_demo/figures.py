@@ -157,7 +157,9 @@ def training_curves(
     )
     figure.update_xaxes(title_text="iteration (one minibatch)", range=[0, iterations] if iterations else None)
     figure.update_yaxes(title_text="cross-entropy loss", rangemode="tozero", secondary_y=False)
-    figure.update_yaxes(title_text="accuracy", range=[0, 1], tickformat=".0%", secondary_y=True)
+    # Round ticks of its own (not the loss axis's grid lines shared out as 21 %, 41 %, …).
+    figure.update_yaxes(title_text="accuracy", range=[0, 1], tickformat=".0%", tickmode="array",
+                        tickvals=[0, 0.25, 0.5, 0.75, 1], showgrid=False, secondary_y=True)
     figure.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
     return _layout(figure, height=height)
 

@@ -372,7 +372,7 @@ def comparison_rows(models: Sequence[TrainedModel]) -> list[dict]:
             "iterations": result.iterations_done,
             "parameters": result.params,
             "ms / iteration": 1000 * result.train_seconds / max(result.iterations_done, 1),
-            "samples/s": result.samples_per_second,
+            "samples/s": round(result.samples_per_second),
             "validation accuracy": result.val_accuracy,
             "validation loss": result.val_loss,
             "status": result.status,

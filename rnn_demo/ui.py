@@ -460,7 +460,7 @@ def result_summary(trained: TrainedModel) -> None:
         else:
             st.success(f"{ARCHITECTURE_NAMES[result.config.arch]}: {result.message}.")
     st.caption(f"Data: {result.data_description}")
-    columns = st.columns(5)
+    columns = st.columns([1.5, 1.3, 1.1, 1.1, 1.1])  # room for the longer labels
     columns[0].metric("Validation accuracy", f"{result.val_accuracy:.1%}")
     columns[1].metric("Validation loss", f"{result.val_loss:.3f}")
     columns[2].metric("Training time", f"{result.train_seconds:.1f} s")
@@ -611,7 +611,7 @@ def pick_validation_digit(dataset: Dataset, *, key: str) -> DigitInput:
     def random_digit() -> None:
         st.session_state[index_key] = int(np.random.default_rng().integers(dataset.n_valid))
 
-    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    left, right = st.columns(2, vertical_alignment="bottom")
     left.number_input(f"Validation image (0–{dataset.n_valid - 1})", 0, dataset.n_valid - 1, key=index_key)
     right.button("Random", on_click=random_digit, icon=":material/casino:", key=f"{key}_random")
     index = int(st.session_state[index_key])
@@ -768,10 +768,10 @@ def layer_views(trace) -> None:
     titles = []
     for layer in trace.layers:
         number = int(layer.name.rsplit("_", 1)[1])
-        title = f"Layer {number} of {layer_count}" if layer_count > 1 else "Recurrent layer"
+        parts = [f"Layer {number} of {layer_count}"] if layer_count > 1 else []
         if bidirectional:
-            title += " · backward (reads up)" if layer.direction == "backward" else " · forward (reads down)"
-        titles.append(f"{title} ({layer.kind.upper()})")
+            parts.append("Backward: reads up" if layer.direction == "backward" else "Forward: reads down")
+        titles.append(" · ".join([*(parts or ["Recurrent layer"]), layer.kind.upper()]))
     for tab, layer, title in zip(st.tabs(titles), trace.layers, titles, strict=True):
         with tab:
             if layer.direction == "backward":
@@ -783,14 +783,14 @@ def layer_views(trace) -> None:
             labels = [TAB_LABELS.get((layer.kind, name), ARRAY_LABELS[name]) for name in names]
             for array_tab, name, label in zip(st.tabs(labels), names, labels, strict=True):
                 with array_tab:
+                    equation, sentence = ARRAY_NOTES[layer.kind].get(name, ("", ""))
+                    if equation:  # above the chart: a long equation has no room beside it
+                        st.latex(equation)
                     chart, note = st.columns([3, 1])
                     chart.plotly_chart(
                         figures.state_figure(trace.image, layer.arrays[name], name, label),
                         key=f"{title}-{name}",
                     )
-                    equation, sentence = ARRAY_NOTES[layer.kind].get(name, ("", ""))
-                    if equation:
-                        note.latex(equation)
                     note.markdown(sentence)
                     note.caption(f"{layer.units} units × 16 timesteps. Hover for exact values.")
 

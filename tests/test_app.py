@@ -210,8 +210,8 @@ def test_inside_quick_model_shows_both_directions():
     at = open_page("app_pages/inside.py", arch="birnn")
     assert at.radio(key="model_choice_widget").value == "quick-birnn"
     labels = [tab.label for tab in at.tabs]
-    assert "Recurrent layer · forward (reads down) (RNN)" in labels
-    assert "Recurrent layer · backward (reads up) (RNN)" in labels
+    assert "Forward: reads down · RNN" in labels
+    assert "Backward: reads up · RNN" in labels
 
 
 def test_inside_unknown_arch_is_a_message():
