@@ -12,10 +12,11 @@ st.caption(
 
 controls, output = st.columns([1, 2], gap="large")
 with controls, ui.friendly_errors():
+    top = st.container()  # the Train button, above the controls: on a laptop the bottom is off-screen
     config = ui.train_controls()
     st.caption(f"**Data:** {ui.get_dataset(config.dataset).description}")
-    if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=ui.job_running(),
-                 width="stretch"):
+    if top.button("Train", type="primary", icon=":material/play_arrow:", disabled=ui.job_running(),
+                  width="stretch"):
         ui.start_job([config], origin="train")
 
 with output:

@@ -107,9 +107,9 @@ def sequence_figure(image16: np.ndarray, *, height: int = 480) -> go.Figure:
             x=17.2, y=row, text=f"t={row} → x<sub>{row}</sub>", showarrow=False,
             xanchor="left", font={"size": 11}, row=1, col=2,
         )
-    figure.update_yaxes(autorange="reversed", showticklabels=False)
+    figure.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
     figure.update_yaxes(scaleanchor="x", row=1, col=1)
-    figure.update_xaxes(showticklabels=False)
+    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     figure.update_xaxes(range=[0.5, 22], row=1, col=2)
     return _layout(figure, height=height)
 

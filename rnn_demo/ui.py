@@ -460,12 +460,12 @@ def result_summary(trained: TrainedModel) -> None:
         else:
             st.success(f"{ARCHITECTURE_NAMES[result.config.arch]}: {result.message}.")
     st.caption(f"Data: {result.data_description}")
-    columns = st.columns([1.5, 1.3, 1.1, 1.1, 1.1])  # room for the longer labels
+    columns = st.columns(4)  # five big numbers did not fit beside the controls
     columns[0].metric("Validation accuracy", f"{result.val_accuracy:.1%}")
     columns[1].metric("Validation loss", f"{result.val_loss:.3f}")
-    columns[2].metric("Training time", f"{result.train_seconds:.1f} s")
-    columns[3].metric("Parameters", f"{result.params:,}")
-    columns[4].metric("Samples/s", f"{result.samples_per_second:,.0f}")
+    columns[2].metric("Parameters", f"{result.params:,}")
+    columns[3].metric("Training time", f"{result.train_seconds:.1f} s",
+                      help=f"{result.samples_per_second:,.0f} training samples per second.")
     history = result.history
     st.plotly_chart(
         figures.training_curves(
@@ -678,7 +678,7 @@ def prediction_panel(model: InteractiveModel, digit: DigitInput, class_names: Se
     """What the model reads and what it predicts for ``digit``, with a way inside."""
     probabilities = model.numpy_model.predict_probabilities(digit.image16)[0]  # (10,)
     predicted = int(probabilities.argmax())
-    left, right = st.columns([1, 2])
+    left, right = st.columns([2, 3])
     with left:
         st.metric(
             "Prediction", class_names[predicted], border=True,
@@ -687,10 +687,8 @@ def prediction_panel(model: InteractiveModel, digit: DigitInput, class_names: Se
         if digit.label is not None:
             verdict = "right" if digit.label == predicted else "wrong"
             st.caption(f"True class: {class_names[digit.label]} — the model is {verdict}.")
-        st.plotly_chart(
-            figures.image_figure(digit.image16, title="What the model reads (16×16)", height=230),
-            key="model_input",
-        )
+        st.caption("What the model reads: the digit shrunk to 16×16, one row per timestep.")
+        st.plotly_chart(figures.image_figure(digit.image16, height=200), key="model_input")
     with right:
         st.plotly_chart(figures.probability_figure(probabilities, class_names), key="probabilities")
         if st.button("Look inside this digit", icon=":material/visibility:", type="primary"):

@@ -31,6 +31,7 @@ PAGES = {"": "RNN Lab", "train": "Train a recurrent network", "draw": "Draw a di
          "learn": "Learn: four ways"}
 READY = {"": "home"}  # the page-ready marker's name, where it is not the path
 START_SECONDS = 60
+SHOT_MAX_HEIGHT = 2400  # pixels; a screenshot of a longer page stops there
 
 
 def free_port() -> int:
@@ -107,7 +108,7 @@ DRAWN_JS = """() => {
 
 
 def screenshot(page, name: str) -> None:
-    """Save the page once it is really drawn (see ``DRAWN_JS``), the whole page, not just the viewport."""
+    """Save the page once it is really drawn (see ``DRAWN_JS``), as tall as its content."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # Lazy images load only near the viewport: scroll through the page first.
     page.evaluate("""async () => {
@@ -118,8 +119,15 @@ def screenshot(page, name: str) -> None:
         window.scrollTo(0, 0);
     }""")
     page.wait_for_function(DRAWN_JS, timeout=60_000, polling=200)
+    # Streamlit scrolls its main block, not the page: fit the window to the content
+    # (at most SHOT_MAX_HEIGHT), so a short page has no empty half and a long one is whole.
+    height = page.evaluate("document.querySelector(\"[data-testid='stMainBlockContainer']\").scrollHeight")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": max(600, min(SHOT_MAX_HEIGHT, height + 40))})
+    page.wait_for_function(DRAWN_JS, timeout=60_000, polling=200)
     page.wait_for_timeout(500)  # Plotly's and Streamlit's last transitions
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    page.set_viewport_size(size)
 
 
 def wait_until_idle(page, timeout_ms: int = 60_000, ready: str | None = None) -> None:
