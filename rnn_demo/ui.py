@@ -257,7 +257,6 @@ def _seconds(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-QUEUED_POLL_SECONDS = 2.0  # a visitor waiting for a slot only needs their place in the queue
 
 
 def status_block(status: str):
@@ -278,11 +277,15 @@ def page_ready(page: str) -> None:
 
 
 def _poll_seconds(job: TrainingJob | None) -> float | None:
-    """How often the live view redraws: ``None`` once there is nothing left to follow."""
+    """How often the live view redraws: ``None`` once there is nothing left to follow.
+
+    One pace for queued and running jobs alike: a fragment whose ``run_every``
+    changed between runs could lose its browser-side timer (seen in the load
+    test as a page stuck on "training" after its run had finished).
+    """
     if job is None or job.done:
         return None
-    state = job.queue_state
-    return QUEUED_POLL_SECONDS if state is not None and state.position > 0 else POLL_SECONDS
+    return POLL_SECONDS
 
 
 def live_training() -> None:
@@ -294,7 +297,7 @@ def live_training() -> None:
     full run reaches the browser, so ticks sent meanwhile name the fragment
     again; with the id kept they meet a fragment that draws nothing, instead
     of one that no longer exists (a warning in the server log per tick).
-    A queued job is polled every ``QUEUED_POLL_SECONDS`` without its chart.
+    A queued job is shown without its chart (its place in the queue is all there is).
     """
     interval = _poll_seconds(current_job())
     st.session_state["live_interval"] = interval
