@@ -561,6 +561,8 @@ def model_upload(choice_key: str) -> None:
         upload = st.file_uploader(
             "A `.keras` file downloaded from the Train page or saved with `python -m rnn_demo train --out`",
             type=["keras"], key=f"{choice_key}_upload",
+            # The browser refuses larger files at once; the exact cap is checked on load.
+            max_upload_size=math.ceil(limits.max_upload_mb),
             help=f"Up to {limits.max_upload_mb:g} MB. Loaded in Keras's safe mode: no code "
             "inside the file can run. Only you see it, and only in this session.",
         )
