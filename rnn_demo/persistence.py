@@ -2,7 +2,9 @@
 
 The metadata (config, dataset, metrics, history) travels inside the same
 ``.keras`` archive as one extra JSON entry, so a downloaded model is a single
-file. Loading uses Keras's safe mode (no code runs from the file: Lambda
+file. :func:`save_model` also writes the model's NumPy twin beside it
+(``x.keras`` → ``x.npz``, see :mod:`rnn_demo.twin`), which the web process
+reads without Keras. Loading uses Keras's safe mode (no code runs from the file: Lambda
 layers and unknown custom objects are refused) and checks that the model
 reads ``(16, 16)`` sequences and gives 10 outputs.
 """
@@ -19,6 +21,8 @@ from pathlib import Path
 import keras
 
 from rnn_demo.models import CLASSES, INPUTS_PER_STEP, TIMESTEPS
+from rnn_demo.trace import NumpyModel
+from rnn_demo.twin import save_twin, twin_path
 
 METADATA_ENTRY = "rnn_demo.json"
 
@@ -34,8 +38,14 @@ class LoadedModel:
     path: Path
 
 
-def save_model(model: keras.Model, path: str | os.PathLike, metadata: dict) -> Path:
-    """Write ``model`` to ``path`` (must end in ``.keras``) with ``metadata`` inside."""
+def save_model(
+    model: keras.Model, path: str | os.PathLike, metadata: dict, *, with_twin: bool = True
+) -> Path:
+    """Write ``model`` to ``path`` (must end in ``.keras``) with ``metadata`` inside.
+
+    With ``with_twin`` the NumPy twin and the same metadata go to ``path``
+    with the suffix ``.npz``.
+    """
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelFileError(f"{path}: a model file name must end in .keras")
@@ -44,13 +54,15 @@ def save_model(model: keras.Model, path: str | os.PathLike, metadata: dict) -> P
     model.save(path)
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr(METADATA_ENTRY, json.dumps(metadata, indent=2))
+    if with_twin:
+        save_twin(twin_path(path), NumpyModel.from_keras(model), metadata)
     return path
 
 
 def model_bytes(model: keras.Model, metadata: dict) -> bytes:
     """The ``.keras`` file ``save_model`` would write, as bytes (for a download)."""
     with tempfile.TemporaryDirectory() as folder:
-        path = save_model(model, Path(folder) / "model.keras", metadata)
+        path = save_model(model, Path(folder) / "model.keras", metadata, with_twin=False)
         return path.read_bytes()
 
 
