@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnn_demo.errors import UserError
 from rnn_demo.reduction import reduce_images
 
 DATA_DIR_VARIABLE = "RNN_DEMO_DATA_DIR"
@@ -64,7 +65,7 @@ CLASS_NAMES = {
 }
 
 
-class DataError(RuntimeError):
+class DataError(UserError, RuntimeError):
     """A dataset could not be loaded; the message says which file and why."""
 
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import keras
 
+from rnn_demo.errors import UserError
 
-class DeviceError(RuntimeError):
+
+class DeviceError(UserError, RuntimeError):
     """The requested device is not available."""
 
 

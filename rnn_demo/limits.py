@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from rnn_demo.config import BOUNDS, ConfigError, TrainConfig
+from rnn_demo.errors import UserError
 
 # field name → environment variable
 ENVIRONMENT = {
@@ -31,7 +32,7 @@ ENVIRONMENT = {
 }
 
 
-class LimitsError(ValueError):
+class LimitsError(UserError, ValueError):
     """A limit in the environment is not a valid number."""
 
 

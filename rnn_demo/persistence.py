@@ -20,6 +20,7 @@ from pathlib import Path
 
 import keras
 
+from rnn_demo.errors import UserError
 from rnn_demo.models import CLASSES, INPUTS_PER_STEP, TIMESTEPS
 from rnn_demo.trace import NumpyModel
 from rnn_demo.twin import save_twin, twin_path
@@ -27,7 +28,7 @@ from rnn_demo.twin import save_twin, twin_path
 METADATA_ENTRY = "rnn_demo.json"
 
 
-class ModelFileError(RuntimeError):
+class ModelFileError(UserError, RuntimeError):
     """A model file is missing, unreadable, unsafe or of the wrong shape."""
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from rnn_demo.cells import GRUCell, LSTMCell, SimpleRNNCell
+from rnn_demo.errors import UserError
 from rnn_demo.trace import BACKWARD, FORWARD, NumpyModel, NumpyRecurrentLayer
 
 CELL_CLASSES = {"rnn": SimpleRNNCell, "gru": GRUCell, "lstm": LSTMCell}
@@ -38,7 +39,7 @@ WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
 METADATA_KEY = "metadata"
 
 
-class TwinFileError(ValueError):
+class TwinFileError(UserError, ValueError):
     """A twin ``.npz`` file is missing, damaged or not laid out as this module writes it."""
 
 

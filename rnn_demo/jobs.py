@@ -1,0 +1,193 @@
+"""Keras work, as jobs that run in a worker process (local pool or Ray).
+
+The web process never imports Keras: it names a job from :data:`JOBS` and
+passes plain values (configs, bytes, NumPy arrays); a worker runs it and
+sends back plain values (a :class:`~rnn_demo.records.RunRecord`, the model's
+NumPy-twin arrays from :mod:`rnn_demo.twin`, bytes). This module imports no
+Keras at the top, so the web process can import it to name jobs; every job
+imports what it needs when it runs.
+
+A job talks to whoever waits for it through a :class:`Channel`: ``report``
+sends an event (``("progress", Progress)`` per training iteration), and
+``stop_requested`` says whether the visitor pressed Stop or left. Errors meant
+for people (bad config, data, device or model file) come back as
+:class:`JobError`, whose class lives here, so unpickling it in the web
+process imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from rnn_demo.config import TrainConfig
+from rnn_demo.errors import UserError
+
+# Validation passes per live run: a readable curve at a few per cent of the time.
+LIVE_VALIDATION_POINTS = 15
+
+
+class JobError(UserError):
+    """A job refused its input; the message is meant for people."""
+
+
+class Channel(Protocol):
+    def report(self, event: tuple) -> None: ...
+
+    def stop_requested(self) -> bool: ...
+
+
+class _NoChannel:
+    def report(self, event: tuple) -> None:
+        pass
+
+    def stop_requested(self) -> bool:
+        return False
+
+
+class _StopFlag:
+    """The engine's stop signal, read from the job's channel."""
+
+    def __init__(self, channel: Channel):
+        self.channel = channel
+
+    def is_set(self) -> bool:
+        return self.channel.stop_requested()
+
+
+_datasets: dict = {}
+
+
+def cached_dataset(name: str):
+    """The dataset ``name``, loaded once per worker (a worker serves many jobs)."""
+    if name not in _datasets:
+        from rnn_demo.data import load_dataset
+
+        dataset = load_dataset(name)
+        _ = dataset.train_sequences, dataset.valid_sequences  # reduce once, here
+        _datasets[name] = dataset
+    return _datasets[name]
+
+
+def warm_up(channel: Channel) -> dict:
+    """Import Keras and the engine (seconds, paid once per worker); say what it runs on."""
+    import rnn_demo.persistence  # noqa: F401
+    import rnn_demo.training  # noqa: F401
+    from rnn_demo.devices import backend_name, gpu_names
+
+    return {"backend": backend_name(), "gpus": gpu_names(), "pid": os.getpid()}
+
+
+def dataset(channel: Channel, name: str):
+    """The :class:`~rnn_demo.data.Dataset` ``name`` (arrays only), for the web process's views."""
+    return cached_dataset(name)
+
+
+def train(channel: Channel, config: TrainConfig, validate_every: int | None = None):
+    """Train ``config`` on its dataset; ``(RunRecord, twin arrays)``.
+
+    Progress goes to ``channel`` after every iteration; a stop request ends
+    training after the current one (the record says ``"stopped"``).
+    """
+    import math
+
+    from rnn_demo.devices import resolve_device
+    from rnn_demo.trace import NumpyModel
+    from rnn_demo.training import train as run_engine
+    from rnn_demo.twin import twin_arrays
+
+    resolve_device(config.device)  # a GPU asked for on a CPU worker is refused here
+    every = validate_every or max(1, math.ceil(config.iterations / LIVE_VALIDATION_POINTS))
+    result = run_engine(
+        config, cached_dataset(config.dataset),
+        on_progress=lambda progress: channel.report(("progress", progress)),
+        stop=_StopFlag(channel), validate_every=every,
+    )
+    return result.record(), twin_arrays(NumpyModel.from_keras(result.model))
+
+
+# How far the NumPy twin of an uploaded model may stray from Keras's own logits.
+UPLOAD_PARITY = 1e-4
+
+
+def read_upload(channel: Channel, data: bytes, name: str, max_bytes: int, check_images: np.ndarray):
+    """Load an uploaded ``.keras`` file in safe mode; ``(twin arrays, metadata)``.
+
+    The model must be built like this app's (``recurrent_1`` … SimpleRNN, GRU
+    or LSTM layers, a Dense head ``logits``) and its NumPy twin must compute
+    Keras's own logits on ``check_images`` ``(n, 16, 16)``; anything else is a
+    :class:`~rnn_demo.persistence.ModelFileError` with a message for the visitor.
+    """
+    from rnn_demo.persistence import ModelFileError, load_model_bytes
+    from rnn_demo.trace import NumpyModel
+    from rnn_demo.twin import twin_arrays
+
+    loaded = load_model_bytes(data, name, max_bytes=max_bytes)
+    try:
+        numpy_model = NumpyModel.from_keras(loaded.model)
+        ours = numpy_model.predict_logits(check_images)
+    except ValueError as error:
+        raise ModelFileError(
+            f"{name}: the app can only read models built like its own (SimpleRNN, GRU or LSTM "
+            f"layers named recurrent_1, recurrent_2, … and a Dense head named logits): {error}"
+        ) from error
+    theirs = np.asarray(loaded.model.predict_on_batch(check_images))
+    if not np.allclose(ours, theirs, atol=UPLOAD_PARITY):
+        raise ModelFileError(
+            f"{name}: its layers are named like this app's, but it computes something else "
+            "(extra layers or settings the app cannot look inside)"
+        )
+    return twin_arrays(numpy_model), loaded.metadata
+
+
+def model_file(channel: Channel, config: TrainConfig, arrays: dict, metadata: dict) -> bytes:
+    """The ``.keras`` file of a model of ``config`` with the twin ``arrays``' weights."""
+    from rnn_demo.models import build_model
+    from rnn_demo.persistence import model_bytes
+
+    model = build_model(config)
+    for layer in model.layers:
+        if layer.name.startswith("recurrent_"):
+            directions = (
+                [("forward", layer.forward_layer), ("backward", layer.backward_layer)]
+                if hasattr(layer, "forward_layer") else [("forward", layer)]
+            )
+            for direction, part in directions:
+                part.set_weights([arrays[f"{layer.name}/{direction}/{weight}"]
+                                  for weight in ("kernel", "recurrent_kernel", "bias")])
+        elif layer.name == "logits":
+            layer.set_weights([arrays["logits/kernel"], arrays["logits/bias"]])
+    return model_bytes(model, metadata)
+
+
+def crash(channel: Channel, how: str) -> None:
+    """Die the way a broken native library would (fault tests only)."""
+    if how == "abort":
+        os.abort()
+    if how == "hang":
+        import time
+
+        while True:
+            time.sleep(1)
+    raise ValueError(f"unknown crash {how!r}")
+
+
+JOBS: dict[str, Callable] = {
+    "warm_up": warm_up,
+    "dataset": dataset,
+    "train": train,
+    "read_upload": read_upload,
+    "model_file": model_file,
+    "crash": crash,
+}
+
+
+def run_job(name: str, args: tuple, channel: Channel | None = None):
+    """Run job ``name`` with ``args``; people's errors become :class:`JobError`."""
+    try:
+        return JOBS[name](channel or _NoChannel(), *args)
+    except UserError as error:
+        raise JobError(str(error)) from None
