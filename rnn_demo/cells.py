@@ -13,6 +13,13 @@ The weight layouts are Keras 3's, read from ``layer.get_weights()``:
   reset gate multiplies the whole recurrent term ``h R_h + b1_h``.
 * LSTM: columns are ``i, f, c̃, o``; one bias ``(4U,)``.
 
+Each cell also knows its step backwards: ``step_backward`` is the
+vector-Jacobian product of ``step`` (given the gradient of the loss with
+respect to the new state, the gradients with respect to the step's inputs and
+previous state), and ``inputs_backward`` undoes ``project_inputs``. The loop
+over time that chains them (backpropagation through time) lives in
+:mod:`rnn_demo.gradients`.
+
 Arrays have any leading batch shape ``(…, features)``; the arithmetic runs in
 float64 so that differences against Keras's float32 come from Keras alone.
 """
@@ -56,6 +63,7 @@ class SimpleRNNCell:
 
     kind = "rnn"
     records = ("hidden", "pre_activation")
+    state_records = ("hidden",)  # which records make up the state tuple
 
     @property
     def units(self) -> int:
@@ -82,6 +90,22 @@ class SimpleRNNCell:
         hidden = np.tanh(pre_activation)
         return hidden, (hidden,), {"hidden": hidden, "pre_activation": pre_activation}
 
+    def step_backward(self, state, arrays, grad_state):
+        """Vector-Jacobian product of :meth:`step`.
+
+        ``state = (h_{t-1},)`` and ``arrays`` are the step's input state and
+        intermediates; ``grad_state = (∂L/∂h_t,)`` ``(…, U)`` is the loss's total
+        gradient with respect to the new state. Returns ``(∂L/∂projected (…, U),
+        (∂L/∂h_{t-1} through this step,), {})``.
+        """
+        (grad_hidden,) = grad_state
+        grad_pre_activation = grad_hidden * (1.0 - arrays["hidden"] ** 2)  # tanh' = 1 − tanh²
+        return grad_pre_activation, (grad_pre_activation @ self.recurrent_kernel.T,), {}
+
+    def inputs_backward(self, grad_projected: np.ndarray) -> np.ndarray:
+        """``∂L/∂x`` ``(…, inputs)`` from ``∂L/∂(x K + b)`` ``(…, U)``."""
+        return grad_projected @ self.kernel.T
+
 
 @dataclass(frozen=True, eq=False)
 class GRUCell:
@@ -94,6 +118,7 @@ class GRUCell:
 
     kind = "gru"
     records = ("hidden", "update_gate", "reset_gate", "candidate")
+    state_records = ("hidden",)
 
     @property
     def units(self) -> int:
@@ -129,6 +154,34 @@ class GRUCell:
         }
         return hidden, (hidden,), arrays
 
+    def step_backward(self, state, arrays, grad_state):
+        """Vector-Jacobian product of :meth:`step`.
+
+        ``state = (h_{t-1},)`` and ``arrays`` are the step's input state and
+        intermediates; ``grad_state = (∂L/∂h_t,)`` ``(…, U)``. Returns
+        ``(∂L/∂projected (…, 3U), (∂L/∂h_{t-1} through this step,), {})``.
+        """
+        (previous,) = state
+        (grad_hidden,) = grad_state
+        units = self.units
+        update_gate, reset_gate = arrays["update_gate"], arrays["reset_gate"]
+        candidate = arrays["candidate"]
+        # The candidate's recurrent term h R_h + b1_h is not recorded; it is one product.
+        recurrent_candidate = previous @ self.recurrent_kernel[:, 2 * units :] + self.bias[1, 2 * units :]
+        grad_candidate_in = grad_hidden * (1.0 - update_gate) * (1.0 - candidate**2)
+        grad_update_in = grad_hidden * (previous - candidate) * update_gate * (1.0 - update_gate)
+        grad_reset_in = grad_candidate_in * recurrent_candidate * reset_gate * (1.0 - reset_gate)
+        grad_projected = np.concatenate([grad_update_in, grad_reset_in, grad_candidate_in], axis=-1)
+        grad_recurrent = np.concatenate(
+            [grad_update_in, grad_reset_in, grad_candidate_in * reset_gate], axis=-1
+        )  # (…, 3U): gradient of h R + b1, whose candidate block the reset gate scales
+        grad_previous = grad_hidden * update_gate + grad_recurrent @ self.recurrent_kernel.T
+        return grad_projected, (grad_previous,), {}
+
+    def inputs_backward(self, grad_projected: np.ndarray) -> np.ndarray:
+        """``∂L/∂x`` ``(…, inputs)`` from ``∂L/∂(x K + b_0)`` ``(…, 3U)``."""
+        return grad_projected @ self.kernel.T
+
 
 @dataclass(frozen=True, eq=False)
 class LSTMCell:
@@ -141,6 +194,7 @@ class LSTMCell:
 
     kind = "lstm"
     records = ("hidden", "input_gate", "forget_gate", "candidate", "output_gate", "cell")
+    state_records = ("hidden", "cell")
 
     @property
     def units(self) -> int:
@@ -179,6 +233,39 @@ class LSTMCell:
             "cell": cell,
         }
         return hidden, (hidden, cell), arrays
+
+    def step_backward(self, state, arrays, grad_state):
+        """Vector-Jacobian product of :meth:`step`.
+
+        ``state = (h_{t-1}, c_{t-1})`` and ``arrays`` are the step's input state
+        and intermediates. ``grad_state = (∂L/∂h_t, ∂L/∂c_t through later steps)``:
+        the first is the total gradient of h_t; the second only what reaches
+        c_t through c_{t+1}, since h_t's own dependence on c_t is inside this step.
+        Returns ``(∂L/∂projected (…, 4U), (∂L/∂h_{t-1}, ∂L/∂c_{t-1}) through this
+        step, {"cell": ∂L/∂c_t total})``, each ``(…, U)`` but the first.
+        """
+        (_, previous_cell) = state
+        grad_hidden, grad_cell_later = grad_state
+        input_gate, forget_gate = arrays["input_gate"], arrays["forget_gate"]
+        candidate, output_gate = arrays["candidate"], arrays["output_gate"]
+        squashed_cell = np.tanh(arrays["cell"])
+        # h_t = o ⊙ tanh(c_t): the cell gradient gathers the carry and this step's output.
+        grad_cell = grad_cell_later + grad_hidden * output_gate * (1.0 - squashed_cell**2)
+        grad_gates = np.concatenate(
+            [
+                grad_cell * candidate * input_gate * (1.0 - input_gate),
+                grad_cell * previous_cell * forget_gate * (1.0 - forget_gate),
+                grad_cell * input_gate * (1.0 - candidate**2),
+                grad_hidden * squashed_cell * output_gate * (1.0 - output_gate),
+            ],
+            axis=-1,
+        )  # (…, 4U) in the column order i, f, c̃, o
+        grad_previous = (grad_gates @ self.recurrent_kernel.T, grad_cell * forget_gate)
+        return grad_gates, grad_previous, {"cell": grad_cell}
+
+    def inputs_backward(self, grad_projected: np.ndarray) -> np.ndarray:
+        """``∂L/∂x`` ``(…, inputs)`` from ``∂L/∂(x K + b)`` ``(…, 4U)``."""
+        return grad_projected @ self.kernel.T
 
 
 Cell = SimpleRNNCell | GRUCell | LSTMCell
