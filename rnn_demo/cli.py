@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--device", choices=DEVICES, default=defaults.device)
     train.add_argument("--validate-every", type=int, help="score the validation set every N iterations")
+    train.add_argument(
+        "--augment", action="store_true",
+        help="train on random shifts, scales, turns, slants and pen widths of the digits (off)",
+    )
     _add_data_arguments(train)
     train.add_argument("--out", help="save the trained model to this .keras file")
     train.add_argument("--json", action="store_true", help="end stdout with one JSON object")
@@ -86,7 +90,7 @@ def _train(args) -> int:
     config = TrainConfig(
         arch=args.arch, hidden_units=args.hidden, layers=args.layers, learning_rate=args.lr,
         batch_size=args.batch, iterations=args.iterations, seed=args.seed,
-        device=args.device, dataset=args.dataset,
+        device=args.device, dataset=args.dataset, augment=args.augment,
     )
     if args.out and not args.out.endswith(".keras"):
         raise ConfigError(f"--out must name a .keras file; got {args.out!r}")

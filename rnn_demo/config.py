@@ -12,6 +12,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from rnn_demo.errors import UserError
+
 ARCHITECTURES: dict[str, str] = {
     "rnn": "Recipe 1 — one layer of basic tanh RNN cells reads the 16 rows top to bottom.",
     "birnn": "Recipe 2 — two basic RNNs, one reading down and one reading up; the head sees both (128 → 10).",
@@ -47,7 +49,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration value is out of range or of the wrong kind."""
 
 
@@ -57,7 +59,9 @@ class TrainConfig:
 
     ``layers`` counts stacked recurrent layers and is used by the ``deep``
     architecture only; the other architectures have one recurrent layer
-    (bidirectional ones: one per direction).
+    (bidirectional ones: one per direction). ``augment`` draws every training
+    batch as fresh random variants of its digits (:mod:`rnn_demo.augment`);
+    off by default, so the chapter's recipe stays the chapter's.
     """
 
     arch: str = "lstm"
@@ -69,6 +73,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     dataset: str = "mnist"
+    augment: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("arch", self.arch, ARCHITECTURES)
@@ -77,6 +82,8 @@ class TrainConfig:
         for name in ("hidden_units", "layers", "batch_size", "iterations", "seed"):
             _check_int(name, getattr(self, name))
         _check_float("learning_rate", self.learning_rate)
+        if not isinstance(self.augment, bool):
+            raise ConfigError(f"augment must be true or false; got {self.augment!r}")
 
     @property
     def recurrent_layers(self) -> int:

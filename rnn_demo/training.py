@@ -8,6 +8,12 @@ pre-assembled batches, so the steps are Keras's compiled ones and the engine
 costs no more than a plain ``fit``; a Keras callback reports progress and
 honours a stop request after the current step.
 
+With ``config.augment`` each chunk's batches are made from the 28×28 images
+by :func:`rnn_demo.augment.augmented_sequences` (seeded by the seed and the
+iteration), the next chunk prepared in a background thread while ``fit``
+runs the current one; without it the engine feeds the reduced images as
+they are, exactly as before augmentation existed.
+
 The engine knows nothing about any UI: callers pass ``on_progress`` (called
 after every iteration with a :class:`Progress`) and a ``stop`` object with an
 ``is_set()`` method (e.g. ``threading.Event``).
@@ -18,12 +24,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 from keras import ops
 
+from rnn_demo.augment import augmented_sequences
 from rnn_demo.config import ConfigError, TrainConfig
 from rnn_demo.data import Dataset
 from rnn_demo.devices import Device, backend_name, resolve_device
@@ -33,6 +41,10 @@ from rnn_demo.records import History, Progress, RunRecord, StopSignal
 # Assembled minibatches per fit call are capped at this many bytes: big
 # enough that fit's set-up cost is amortised, small enough for any laptop.
 CHUNK_BYTES = 256 * 2**20
+# With augmentation, chunks are this many iterations: short enough that
+# preparing the next one in a thread overlaps with training on this one,
+# long enough that fit's per-call set-up stays a small share.
+AUGMENT_CHUNK_ITERATIONS = 50
 # Intermediate validation passes may cost about this fraction of the training
 # samples (a forward pass is ~1/3 of a training step, so ~3 % of the time).
 VALIDATION_BUDGET = 0.1
@@ -233,15 +245,35 @@ def train(
         callback = _EngineCallback(run)
         bytes_per_iteration = config.batch_size * train_x[0].nbytes
         chunk = max(1, CHUNK_BYTES // bytes_per_iteration)
-        for start in range(0, config.iterations, chunk):
-            indices = plan[start : start + chunk].reshape(-1)
-            model.fit(
-                train_x[indices], train_y[indices],
-                batch_size=config.batch_size, epochs=1, shuffle=False,
-                verbose=0, callbacks=[callback],
-            )
-            if run.status != "completed":
-                break
+        if not config.augment:
+            for start in range(0, config.iterations, chunk):
+                indices = plan[start : start + chunk].reshape(-1)
+                model.fit(
+                    train_x[indices], train_y[indices],
+                    batch_size=config.batch_size, epochs=1, shuffle=False,
+                    verbose=0, callbacks=[callback],
+                )
+                if run.status != "completed":
+                    break
+            return _finish(run, model, config, dataset, device)
+        chunk = min(chunk, AUGMENT_CHUNK_ITERATIONS)
+
+        def prepare(start: int) -> np.ndarray:
+            return augmented_sequences(dataset.x_train, plan[start : start + chunk], config.seed, start)
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="augment") as worker:
+            upcoming = worker.submit(prepare, 0)
+            for start in range(0, config.iterations, chunk):
+                inputs = upcoming.result()
+                if start + chunk < config.iterations:
+                    upcoming = worker.submit(prepare, start + chunk)
+                model.fit(
+                    inputs, train_y[plan[start : start + chunk].reshape(-1)],
+                    batch_size=config.batch_size, epochs=1, shuffle=False,
+                    verbose=0, callbacks=[callback],
+                )
+                if run.status != "completed":
+                    break
         return _finish(run, model, config, dataset, device)
 
 
