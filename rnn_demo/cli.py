@@ -1,4 +1,4 @@
-"""Command line: ``python -m rnn_demo train | evaluate | info``.
+"""Command line: ``python -m rnn_demo train | evaluate | explain | info``.
 
 With ``--json`` the last line of stdout is one JSON object; progress goes to
 stderr. Bad arguments and failures end with a one-line message and a non-zero
@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(evaluate, default_dataset=None)
     evaluate.add_argument("--json", action="store_true")
 
+    explain = commands.add_parser(
+        "explain", help="one digit's prediction, readout, row importance and gradients through time"
+    )
+    explain.add_argument("--model", required=True, help="a .keras file saved by train --out")
+    explain.add_argument("--index", type=int, required=True, help="digit of the validation/test split (from 0)")
+    _add_data_arguments(explain, default_dataset=None)
+    explain.add_argument("--json", action="store_true")
+
     info = commands.add_parser("info", help="backend, devices, versions and data sources")
     info.add_argument("--data-dir")
     info.add_argument("--json", action="store_true")
@@ -80,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     from rnn_demo.persistence import ModelFileError
 
     try:
-        return {"train": _train, "evaluate": _evaluate, "info": _info}[args.command](args)
+        return {"train": _train, "evaluate": _evaluate, "explain": _explain, "info": _info}[args.command](args)
     except (ConfigError, DataError, DeviceError, ModelFileError) as error:
         print(f"rnn_demo {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILURE
@@ -143,6 +151,18 @@ def _evaluate(args) -> int:
         "n": dataset.n_valid,
     }
     _report(summary, args.json, ("accuracy", "loss", "n"))
+    return 0
+
+
+def _explain(args) -> int:
+    from rnn_demo.explain import explain_model_file, human_lines
+
+    explained = explain_model_file(args.model, args.index, dataset=args.dataset, data_dir=args.data_dir)
+    _status(f"data: {explained['data_description']}")
+    if args.json:
+        print(json.dumps(explained))
+    else:
+        print("\n".join(human_lines(explained)))
     return 0
 
 
