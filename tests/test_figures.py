@@ -96,3 +96,63 @@ def test_figures_do_not_import_streamlit():
 
     code = "import sys, rnn_demo.figures; sys.exit('streamlit' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_gradient_norms_figure_puts_two_models_side_by_side_on_one_log_axis():
+    hidden = {"recurrent_1/forward": np.geomspace(1e-6, 1.0, 16), "recurrent_1/backward": np.geomspace(1.0, 1e-3, 16)}
+    lstm = {
+        "title": "LSTM", "hidden": {"recurrent_1/forward": np.full(16, 0.1)},
+        "cell": {"recurrent_1/forward": np.full(16, 0.2)}, "input": np.r_[0.0, np.full(15, 0.3)],
+    }
+    figure = figures.gradient_norms_figure([{"title": "Bidirectional RNN", "hidden": hidden}, lstm])
+    assert len(figure.data) == 2 + 3  # one line per layer and direction, plus the LSTM's c and x
+    assert figure.layout.xaxis.type == "log" and figure.layout.xaxis2.type == "log"
+    assert figure.layout.xaxis2.matches == "x"  # both panels on the same scale
+    assert figure.layout.yaxis.autorange == "reversed"  # row 1 at the top
+    first = figure.data[0]
+    np.testing.assert_allclose(np.asarray(first.x), hidden["recurrent_1/forward"])
+    assert list(first.y) == list(range(1, 17)) and first.xaxis == "x"
+    forward_in_lstm = figure.data[2]
+    assert forward_in_lstm.xaxis == "x2" and forward_in_lstm.line.color == first.line.color
+    assert not forward_in_lstm.showlegend  # one legend entry per series across panels
+    assert figure.data[3].line.dash == "dot"  # the LSTM cell state
+    assert np.isnan(np.asarray(figure.data[4].x, dtype=float)[0])  # a zero norm has no place on a log axis
+
+
+def test_state_plane_figure_colours_ten_classes_and_draws_the_path():
+    points = RNG.normal(size=(100, 2))
+    labels = np.repeat(np.arange(10), 10)
+    path = np.cumsum(RNG.normal(size=(16, 2)), axis=0)
+    figure = figures.state_plane_figure(
+        points, labels, path, [str(d) for d in range(10)],
+        path_rows=range(16, 0, -1), explained_variance_ratio=[0.41, 0.2],
+    )
+    *classes, digit = figure.data
+    assert len(classes) == 10 and all(len(trace.x) == 10 for trace in classes)
+    assert len({trace.marker.color for trace in classes}) == 10
+    np.testing.assert_allclose(np.column_stack([digit.x, digit.y]), path)
+    assert list(digit.text)[0] == "16" and list(digit.text)[-1] == "1"
+    assert digit.marker.symbol[-1] == "star"  # the final state
+    assert "41%" in figure.layout.xaxis.title.text and "20%" in figure.layout.yaxis.title.text
+
+
+def test_step_through_figure_has_sixteen_frames_that_fill_in_row_by_row():
+    states = RNG.uniform(-1, 1, (16, 8))
+    readout = np.full((16, 10), 0.1)
+    readout[:, 4] = np.linspace(0.1, 0.9, 16)
+    figure = figures.step_through_figure(IMAGE, states, readout, [str(d) for d in range(10)])
+    assert len(figure.frames) == 16 and [frame.name for frame in figure.frames] == [str(t) for t in range(1, 17)]
+    for row, frame in enumerate(figure.frames, start=1):
+        outline, heatmap, bars = frame.data
+        assert list(frame.traces) == [1, 2, 3]
+        assert (min(outline.y), max(outline.y)) == (row - 0.5, row + 0.5)  # row t outlined
+        z = np.asarray(heatmap.z, dtype=float)
+        np.testing.assert_allclose(z[:row], states[:row])
+        assert np.isnan(z[row:]).all()  # rows not read yet are blank
+        np.testing.assert_allclose(np.asarray(bars.y), readout[row - 1])
+        assert (heatmap.zmin, heatmap.zmax) == (-1.0, 1.0)  # one colour scale in every frame
+    slider = figure.layout.sliders[0]
+    assert len(slider.steps) == 16 and list(slider.steps[15].args[0]) == ["16"]
+    labels = [button.label for button in figure.layout.updatemenus[0].buttons]
+    assert any("play" in label for label in labels) and any("pause" in label for label in labels)
+    assert np.asarray(figure.data[0].z).shape == (16, 16)  # the image itself stays
