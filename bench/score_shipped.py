@@ -1,0 +1,74 @@
+"""Score the shipped models: held-out real digits and drawn digits, as the README's table.
+
+Run: ``.venv/bin/python bench/score_shipped.py [--twin] [MODEL.keras ...]``.
+
+With no paths it scores ``rnn_demo/assets/models/<arch>.keras`` for the six
+architectures. For each model it prints accuracy on the embedded sample's
+1,000 validation digits (real MNIST digits the shipped models never trained
+on) and on the drawn-digit set (:mod:`rnn_demo.drawn_digits`, drawn strokes
+through the app's canvas pipeline), then the training figures from the file's
+own metadata. The Markdown table it prints is the README's "Shipped models"
+table; ``--twin`` scores the NumPy twins (``.npz``) instead of the Keras files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("RNN_DEMO_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rnn_demo.config import ARCHITECTURE_NAMES  # noqa: E402
+from rnn_demo.shipped import SHIPPED_ARCHITECTURES, shipped_model_path, shipped_scores  # noqa: E402
+
+
+def _metadata(path: Path) -> dict:
+    """The run's summary saved inside the ``.keras`` file (read without Keras)."""
+    from rnn_demo.persistence import METADATA_ENTRY
+
+    with zipfile.ZipFile(path) as archive:
+        if METADATA_ENTRY not in archive.namelist():
+            return {}
+        return json.loads(archive.read(METADATA_ENTRY))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", type=Path)
+    parser.add_argument("--twin", action="store_true", help="score the .npz twins through NumPy")
+    args = parser.parse_args()
+    paths = args.paths or [shipped_model_path(arch) for arch in SHIPPED_ARCHITECTURES]
+    rows = []
+    for path in paths:
+        scores = shipped_scores(path, twin=args.twin)
+        metadata = _metadata(path)
+        config = metadata.get("config", {})
+        arch = config.get("arch", path.stem)
+        twin_file = path.with_suffix(".npz")
+        sizes = f"{path.stat().st_size / 1000:.0f} KB"
+        if twin_file.is_file():
+            sizes += f" / {twin_file.stat().st_size / 1000:.0f} KB"
+        rows.append(
+            f"| `{arch}` {ARCHITECTURE_NAMES.get(arch, '')} "
+            f"| {100 * scores.held_out_accuracy:.1f} % | {100 * scores.drawn_accuracy:.1f} % "
+            f"| {metadata.get('params', 0):,} | {config.get('iterations', '?')} "
+            f"| {config.get('learning_rate', '?')} | {metadata.get('train_seconds', '?')} s | {sizes} |"
+        )
+        print(f"{path}: held-out {scores.held_out_accuracy:.4f} ({scores.held_out_count}), "
+              f"drawn {scores.drawn_accuracy:.4f} ({scores.drawn_count})", file=sys.stderr, flush=True)
+    print(
+        f"| Model | Held-out real digits ({scores.held_out_count:,}) | Drawn digits ({scores.drawn_count}) "
+        "| Parameters | Iterations | Learning rate | Training time | Size (.keras / .npz) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
