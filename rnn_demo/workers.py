@@ -1,0 +1,346 @@
+"""Warm worker processes that run the Keras jobs, so the web process never does.
+
+Each worker is a standard-library ``ProcessPoolExecutor`` of one spawned
+process (TensorFlow is not fork-safe), started with the server and warmed at
+once: its initializer imports Keras, so the first visitor does not pay for
+it. One executor per worker keeps faults apart: if a process dies (killed,
+out of memory, a crash in native code), only its own executor breaks, only
+the job it ran fails, and a fresh worker takes its place.
+
+Memory stays flat as visitors come and go, the way Celery's
+``max_tasks_per_child`` / ``max_memory_per_child`` keep a long-lived server
+healthy: a worker is replaced after ``max_jobs`` jobs or when its resident
+memory passes ``max_memory_mb`` after a job. (The pool counts jobs itself
+rather than using the executor's ``max_tasks_per_child``: it must know which
+process runs, to end a hung one, and a replacement the executor spawns on its
+own would be a process it has not met.) The replacement starts and warms up
+at once, while no visitor waits for it.
+
+Progress travels on a ``multiprocessing`` queue per worker and a stop request
+on an event per worker, both handed to the process when it starts. A stop that
+is not answered within ``stop_grace`` seconds (a hung worker) ends the process.
+
+:class:`WorkerPool` and :class:`rnn_demo.ray_pool.RayPool` share one method,
+:meth:`WorkerPool.run`, which is all the app and the CLI use.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from rnn_demo import jobs
+from rnn_demo.errors import UserError
+
+DEFAULT_MAX_JOBS = 20
+DEFAULT_MAX_MEMORY_MB = 1500.0
+STOP_GRACE_SECONDS = 5.0
+EVENT_POLL_SECONDS = 0.05
+# After a job's result arrives, its last events may still be in the queue's pipe.
+DRAIN_SECONDS = 1.0
+
+
+class WorkerFailed(UserError):
+    """A worker died, hung or was replaced mid-job; the message is for people."""
+
+
+class WorkersBusy(UserError):
+    """No worker became free in time for a short job."""
+
+
+class _DiedIdle(Exception):
+    """The worker was found dead before the job started."""
+
+
+# ------------------------------------------------------------------ worker side
+
+_channel: _QueueChannel | None = None
+
+
+class _QueueChannel:
+    """The worker's end: events to the web process, the stop flag from it."""
+
+    def __init__(self, events, stop_event):
+        self.events = events
+        self.stop_event = stop_event
+        self.job_id = 0
+
+    def report(self, event: tuple) -> None:
+        self.events.put((self.job_id, *event))
+
+    def stop_requested(self) -> bool:
+        return self.stop_event.is_set()
+
+
+def _initialise(events, stop_event) -> None:
+    """Runs once in each new worker process: keep the channel, import Keras."""
+    global _channel
+    # A Ctrl-C in the terminal reaches the whole process group; the server
+    # decides when its workers end.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _channel = _QueueChannel(events, stop_event)
+    jobs.warm_up(_channel)
+
+
+def resident_mb(pid: int | None = None) -> float:
+    """Resident memory of process ``pid`` (default: this one) in MiB, from ``/proc``."""
+    with open(f"/proc/{pid or 'self'}/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _execute(job_id: int, name: str, args: tuple):
+    """Runs a job in the worker; returns ``(value, resident MiB after the job)``."""
+    _channel.job_id = job_id
+    _channel.report(("started", os.getpid()))
+    try:
+        return jobs.run_job(name, args, _channel), resident_mb()
+    finally:
+        _channel.report(("finished", None))
+
+
+# -------------------------------------------------------------- web-process side
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a killed child not yet reaped shows as a zombie: not alive)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class _Worker:
+    """One executor of one process, its event queue and its stop flag."""
+
+    def __init__(self, context):
+        self.events = context.Queue()
+        self.stop_event = context.Event()
+        self.executor = ProcessPoolExecutor(
+            1, mp_context=context, initializer=_initialise, initargs=(self.events, self.stop_event),
+        )
+        self.jobs_done = 0
+        self._pid: int | None = None
+        # Start the process now: the first job then finds it warm.
+        self.warm = self.executor.submit(_execute, 0, "warm_up", ())
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id, once its warm-up (or a job) has said it."""
+        if self._pid is None and self.warm.done() and self.warm.exception() is None:
+            self._pid = self.warm.result()[0]["pid"]
+        return self._pid
+
+    @pid.setter
+    def pid(self, value: int) -> None:
+        self._pid = value
+
+    def retire(self, *, kill: bool) -> None:
+        if kill and self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    size: int
+    busy: int
+    pids: tuple[int, ...]
+    replaced: int
+
+
+class WorkerPool:
+    """``size`` warm workers; :meth:`run` hands a job to a free one and follows it."""
+
+    executor_name = "local"
+
+    def __init__(
+        self,
+        size: int,
+        *,
+        max_jobs: int = DEFAULT_MAX_JOBS,
+        max_memory_mb: float = DEFAULT_MAX_MEMORY_MB,
+        stop_grace: float = STOP_GRACE_SECONDS,
+    ):
+        if size < 1:
+            raise ValueError(f"a pool needs at least one worker; got {size}")
+        self.size = size
+        self.max_jobs = max_jobs
+        self.max_memory_mb = max_memory_mb
+        self.stop_grace = stop_grace
+        self._context = multiprocessing.get_context("spawn")
+        self._lock = threading.Condition()
+        self._idle = [_Worker(self._context) for _ in range(size)]
+        self._busy: set[_Worker] = set()
+        self._job_ids = itertools.count(1)
+        self._replaced = 0
+        self._closed = False
+
+    # -- the one method callers use
+
+    def run(
+        self,
+        name: str,
+        *args,
+        on_event: Callable[[tuple], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+        timeout: float | None = None,
+        wait_for_worker: float | None = None,
+    ):
+        """Run job ``name`` (see :data:`rnn_demo.jobs.JOBS`) with ``args``; return its value.
+
+        ``on_event`` receives the job's events (e.g. ``("progress", Progress)``)
+        in this thread. ``stop`` is polled; once it is true the job is asked to
+        stop, and ended with its worker if it has not finished ``stop_grace``
+        seconds later. ``timeout`` bounds the whole job (the worker is ended
+        past it). ``wait_for_worker`` bounds the wait for a free worker
+        (:class:`WorkersBusy` after it). Raises :class:`~rnn_demo.jobs.JobError`
+        for input the job refused and :class:`WorkerFailed` when the worker
+        died or had to be ended.
+        """
+        for attempt in (1, 2):
+            worker = self._acquire(wait_for_worker)
+            replace = False
+            try:
+                value, resident = self._follow(worker, name, args, on_event, stop, timeout)
+                worker.jobs_done += 1
+                replace = resident > self.max_memory_mb or worker.jobs_done >= self.max_jobs
+                return value
+            except _DiedIdle:
+                # The process had died while idle (nobody's job was lost): one more try.
+                replace = True
+                if attempt == 2:
+                    raise WorkerFailed("two workers in a row were dead on arrival") from None
+            except WorkerFailed:
+                replace = True
+                raise
+            finally:
+                self._release(worker, replace)
+
+    def status(self) -> PoolStatus:
+        with self._lock:
+            workers = [*self._idle, *self._busy]
+            return PoolStatus(self.size, len(self._busy), tuple(w.pid for w in workers if w.pid),
+                              self._replaced)
+
+    def worker_pids(self) -> list[int]:
+        """The live worker processes (for memory reports and fault tests)."""
+        return [pid for pid in self.status().pids if _alive(pid)]
+
+    def wait_until_warm(self, timeout: float = 120.0) -> None:
+        """Block until every idle worker has imported Keras (tests, start-up)."""
+        with self._lock:
+            workers = list(self._idle)
+        for worker in workers:
+            worker.warm.result(timeout=timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers = [*self._idle, *self._busy]
+            self._idle.clear()
+        for worker in workers:
+            worker.retire(kill=True)
+
+    # -- internals
+
+    def _acquire(self, wait: float | None) -> _Worker:
+        deadline = None if wait is None else time.monotonic() + wait
+        with self._lock:
+            while not self._idle:
+                if self._closed:
+                    raise WorkerFailed("the server is shutting down")
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise WorkersBusy(
+                        "every worker is busy training; try again when a training has finished"
+                    )
+                self._lock.wait(left)
+            worker = self._idle.pop(0)
+            self._busy.add(worker)
+            return worker
+
+    def _release(self, worker: _Worker, replace: bool) -> None:
+        if replace:
+            worker.retire(kill=True)
+        with self._lock:
+            self._busy.discard(worker)
+            if not self._closed:
+                if replace:
+                    self._replaced += 1
+                    worker = _Worker(self._context)
+                self._idle.append(worker)
+            self._lock.notify()
+
+    def _follow(self, worker: _Worker, name, args, on_event, stop, timeout):
+        job_id = next(self._job_ids)
+        worker.stop_event.clear()
+        if worker.pid is not None and not _alive(worker.pid):
+            raise _DiedIdle
+        try:
+            future = worker.executor.submit(_execute, job_id, name, args)
+        except BrokenProcessPool as error:
+            raise _DiedIdle from error
+        started = time.monotonic()
+        stop_asked_at: float | None = None
+        seen = set()  # this job's lifecycle events: "started", "finished"
+        while not future.done():
+            seen |= self._pump(worker, job_id, on_event, EVENT_POLL_SECONDS)
+            now = time.monotonic()
+            if stop_asked_at is None and stop is not None and stop():
+                worker.stop_event.set()
+                stop_asked_at = now
+            if stop_asked_at is not None and now - stop_asked_at > self.stop_grace:
+                raise WorkerFailed(
+                    f"the worker did not stop within {self.stop_grace:g} s of being asked, "
+                    "so it was ended and replaced"
+                )
+            if timeout is not None and now - started > timeout:
+                raise WorkerFailed(f"the job did not finish within {timeout:g} s, so its worker was ended")
+        try:
+            value = future.result()
+        except BrokenProcessPool as error:
+            raise WorkerFailed(
+                "the worker process stopped unexpectedly (killed, out of memory or crashed); "
+                "a fresh one has taken its place"
+            ) from error
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while "finished" not in seen and time.monotonic() < deadline:
+            seen |= self._pump(worker, job_id, on_event, EVENT_POLL_SECONDS)
+        return value
+
+    @staticmethod
+    def _pump(worker: _Worker, job_id: int, on_event, wait: float) -> set[str]:
+        """Deliver this job's waiting events; return which lifecycle events came."""
+        seen: set[str] = set()
+        try:
+            event = worker.events.get(timeout=wait) if wait else worker.events.get_nowait()
+        except queue.Empty:
+            return seen
+        while True:
+            owner, kind, payload = event
+            if kind == "started":
+                worker.pid = payload
+            if owner == job_id:
+                if kind in ("started", "finished"):
+                    seen.add(kind)
+                elif on_event is not None:
+                    on_event((kind, payload))
+            try:
+                event = worker.events.get_nowait()
+            except queue.Empty:
+                return seen
