@@ -58,7 +58,7 @@ def main() -> None:
             f"| `{arch}` {ARCHITECTURE_NAMES.get(arch, '')} "
             f"| {100 * scores.held_out_accuracy:.1f} % | {100 * scores.drawn_accuracy:.1f} % "
             f"| {metadata.get('params', 0):,} | {config.get('iterations', '?')} "
-            f"| {config.get('learning_rate', '?')} | {metadata.get('train_seconds', '?')} s | {sizes} |"
+            f"| {config.get('learning_rate', '?')} | {metadata.get('train_seconds', 0):.0f} s | {sizes} |"
         )
         print(f"{path}: held-out {scores.held_out_accuracy:.4f} ({scores.held_out_count}), "
               f"drawn {scores.drawn_accuracy:.4f} ({scores.drawn_count})", file=sys.stderr, flush=True)
