@@ -22,8 +22,7 @@ with ui.friendly_errors():
     st.caption(f"**Data:** {ui.get_dataset(base.dataset).description}")
     if st.button("Train them one after another", type="primary", icon=":material/play_arrow:",
                  disabled=ui.job_running() or not archs):
-        ui.start_job([base.replace(arch=arch, iterations=int(iterations), seed=int(seed)) for arch in archs],
-                     origin="compare")
+        ui.start_job([base.replace(arch=arch, iterations=int(iterations), seed=int(seed)) for arch in archs])
 
     models = ui.session_models()
     ui.live_training()

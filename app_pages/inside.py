@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rnn_demo import figures, ui
-from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES
+from rnn_demo.config import ARCHITECTURES
 
 st.title("Look inside the network")
 st.caption(
@@ -14,8 +14,7 @@ with ui.friendly_errors():
     extra = []
     arch = st.query_params.get("arch")
     if arch in ARCHITECTURES:
-        with st.spinner(f"Preparing a quick {ARCHITECTURE_NAMES[arch]} (trained once per server)…"):
-            extra = [ui.quick_model(arch)]
+        extra = [ui.shipped_model(arch)]
     elif arch:
         st.warning(f"The link asks for architecture `{arch}`, which this app does not know; "
                    f"choose one of {', '.join(ARCHITECTURES)}.", icon=":material/link_off:")

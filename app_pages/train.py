@@ -17,7 +17,7 @@ with controls, ui.friendly_errors():
     st.caption(f"**Data:** {ui.get_dataset(config.dataset).description}")
     if top.button("Train", type="primary", icon=":material/play_arrow:", disabled=ui.job_running(),
                   width="stretch"):
-        ui.start_job([config], origin="train")
+        ui.start_job([config])
 
 with output:
     models = ui.session_models()

@@ -2,14 +2,16 @@
 
 The Streamlit glue (:mod:`rnn_demo.ui`) keeps one :class:`TrainingJob` and a
 list of :class:`TrainedModel` in each visitor's session; everything here is
-plain Python, so it is tested directly and could serve another front end.
+plain Python (and imports no Keras), so it is tested directly and could serve
+another front end.
 
-* :class:`TrainingJob` runs :func:`rnn_demo.training.train` for one or more
-  configs in a background thread that never touches the UI: it first waits for
-  a slot in the server's shared :class:`~rnn_demo.limits.TrainingQueue`, then
-  writes progress into a lock-protected buffer that the page reads through
-  :meth:`TrainingJob.snapshot`. Training in one session therefore never blocks
-  another session's page.
+* :class:`TrainingJob` trains one or more configs through the server's worker
+  pool (:mod:`rnn_demo.workers`, or :mod:`rnn_demo.ray_pool` on a cluster)
+  from a background thread that never touches the UI: it first waits for a
+  slot in the server's shared :class:`~rnn_demo.limits.TrainingQueue`, then
+  hands the job to a worker process and writes its progress into a
+  lock-protected buffer that the page reads through :meth:`TrainingJob.snapshot`.
+  A visitor's session holds NumPy arrays only (the record and the NumPy twin).
 * :func:`config_from_query` / :func:`config_to_query`: the training
   configuration in a shareable URL, with a message for each refused value.
 * :func:`comparison_rows` / :func:`comparison_curves`: the Compare page's table
@@ -18,19 +20,21 @@ plain Python, so it is tested directly and could serve another front end.
 
 from __future__ import annotations
 
-import math
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from rnn_demo.config import ARCHITECTURE_NAMES, ConfigError, TrainConfig
-from rnn_demo.data import DataError, Dataset
+from rnn_demo.errors import UserError
 from rnn_demo.limits import HostLimits, TrainingQueue
+from rnn_demo.records import RunRecord
+from rnn_demo.trace import NumpyModel
+from rnn_demo.twin import twin_from_arrays
 
 POLL_SECONDS = 0.5  # how often a waiting job asks the queue again (and the live view redraws)
-LIVE_VALIDATION_POINTS = 15  # validation passes per run, for a readable live curve
 
 QUERY_FIELDS: dict[str, tuple[str, type]] = {
     "arch": ("arch", str),
@@ -42,29 +46,15 @@ QUERY_FIELDS: dict[str, tuple[str, type]] = {
     "seed": ("seed", int),
     "device": ("device", str),
     "dataset": ("dataset", str),
+    "augment": ("augment", bool),
 }
-
-
-def expected_errors() -> tuple[type[BaseException], ...]:
-    """The error types that carry a message meant for people.
-
-    Device and model-file errors live in modules that import Keras; they can
-    only have been raised if their module is loaded, so they are looked up
-    there instead of importing Keras for every page.
-    """
-    kinds: list[type[BaseException]] = [ConfigError, DataError]
-    for module, name in (("rnn_demo.devices", "DeviceError"), ("rnn_demo.persistence", "ModelFileError")):
-        if module in sys.modules:
-            kinds.append(getattr(sys.modules[module], name))
-    return tuple(kinds)
 
 
 @dataclass(frozen=True, eq=False)
 class InteractiveModel:
     """A model the interactive pages can use: its NumPy twin and what to say about it.
 
-    ``key`` identifies it in the model picker; ``numpy_model`` is a
-    :class:`rnn_demo.trace.NumpyModel`; ``dataset`` names the data it learned.
+    ``key`` identifies it in the model picker; ``dataset`` names the data it learned.
     """
 
     key: str
@@ -72,65 +62,36 @@ class InteractiveModel:
     arch: str
     dataset: str
     description: str
-    numpy_model: object
+    numpy_model: NumpyModel
 
 
-# How far the NumPy twin of an uploaded model may stray from Keras's own logits.
-UPLOAD_PARITY = 1e-4
-
-
-def uploaded_interactive_model(loaded, key: str, check_images) -> InteractiveModel:
-    """Wrap an uploaded model (a :class:`~rnn_demo.persistence.LoadedModel`) for the pages.
-
-    The pages compute with the model's NumPy twin, so it must compute what
-    Keras computes: built like this app's models (``recurrent_1`` … SimpleRNN,
-    GRU or LSTM layers, a Dense head ``logits``) and, checked on
-    ``check_images`` ``(n, 16, 16)``, the same logits. Anything else raises
-    :class:`~rnn_demo.persistence.ModelFileError` with a message for the visitor.
-    """
-    import numpy as np
-
-    from rnn_demo.persistence import ModelFileError
-    from rnn_demo.trace import NumpyModel
-
-    name = loaded.path.name
-    try:
-        numpy_model = NumpyModel.from_keras(loaded.model)
-        ours = numpy_model.predict_logits(check_images)
-    except ValueError as error:
-        raise ModelFileError(
-            f"{name}: the app can only read models built like its own (SimpleRNN, GRU or LSTM "
-            f"layers named recurrent_1, recurrent_2, … and a Dense head named logits): {error}"
-        ) from error
-    theirs = np.asarray(loaded.model.predict_on_batch(check_images))
-    if not np.allclose(ours, theirs, atol=UPLOAD_PARITY):
-        raise ModelFileError(
-            f"{name}: its layers are named like this app's, but it computes something else "
-            "(extra layers or settings the app cannot look inside)"
-        )
-    meta = loaded.metadata
-    arch = meta.get("arch")
-    accuracy = meta.get("val_accuracy")
+def uploaded_interactive_model(arrays: dict, metadata: dict, name: str, key: str) -> InteractiveModel:
+    """Wrap an upload that a worker has read and checked (``jobs.read_upload``) for the pages."""
+    arch = metadata.get("arch")
+    accuracy = metadata.get("val_accuracy")
     description = (
         f"Uploaded by you ({name}, kept in this session only): "
         + (f"{ARCHITECTURE_NAMES[arch]}, " if arch in ARCHITECTURE_NAMES else "")
-        + (f"{meta['iterations']} iterations, " if "iterations" in meta else "")
+        + (f"{metadata['iterations']} iterations, " if "iterations" in metadata else "")
         + (f"validation accuracy {accuracy:.1%} when saved." if isinstance(accuracy, float)
            else "no training record inside.")
     )
     return InteractiveModel(
-        key, f"Uploaded: {name}", arch or "custom", meta.get("dataset", "mnist"), description,
-        numpy_model,
+        key, f"Uploaded: {name}", arch or "custom", metadata.get("dataset", "mnist"), description,
+        twin_from_arrays(arrays),
     )
 
 
 @dataclass(eq=False)
 class TrainedModel:
-    """A finished run of this session: the engine's result and its NumPy twin."""
+    """A finished run of this session: the engine's record, the twin's arrays and the twin."""
 
     number: int
-    result: object  # rnn_demo.training.TrainingResult
-    numpy_model: object  # rnn_demo.trace.NumpyModel
+    result: RunRecord
+    arrays: dict[str, np.ndarray]
+
+    def __post_init__(self) -> None:
+        self.numpy_model = twin_from_arrays(self.arrays)
 
     @property
     def label(self) -> str:
@@ -158,9 +119,10 @@ class JobSnapshot:
     """A consistent copy of a job's progress, safe to read in the script thread.
 
     ``train_loss`` ``(iterations so far,)``; ``val_*`` at ``val_iterations``;
-    ``last`` is the latest :class:`~rnn_demo.training.Progress` (None before
+    ``last`` is the latest :class:`~rnn_demo.records.Progress` (None before
     the first iteration); ``index`` is the config being trained (0-based);
-    ``queue_state`` says where the job stands in the server's queue.
+    ``queue_state`` says where the job stands in the server's queue. After a
+    failure the curves are those of the run that failed, as far as it got.
     """
 
     index: int
@@ -180,7 +142,7 @@ class StopWhenAsked:
     """The engine's stop signal: the visitor pressed Stop, or their session is gone.
 
     A closed tab cannot press Stop; without this its training would keep a
-    slot of the shared queue busy until the end.
+    worker busy until the end.
     """
 
     def __init__(self, event: threading.Event, session_alive):
@@ -192,28 +154,31 @@ class StopWhenAsked:
 
 
 class TrainingJob:
-    """Train ``configs`` one after another on ``dataset`` in a background thread.
+    """Train ``configs`` one after another through ``pool``, from a background thread.
 
     The thread first waits for a slot in the server's shared
     :class:`~rnn_demo.limits.TrainingQueue` (keeping its place by asking again
-    every ``POLL_SECONDS``), then only calls the engine and writes into this
-    object under a lock; the page reads it through :meth:`snapshot`.
-    :meth:`stop` ends the current run after its current iteration (the model
-    is kept) and skips the rest.
+    every ``POLL_SECONDS``), then runs each config as a ``"train"`` job on a
+    worker and writes its progress into this object under a lock; the page
+    reads it through :meth:`snapshot`. :meth:`stop` ends the current run after
+    its current iteration (the model is kept) and skips the rest. A worker that
+    dies or does not stop ends the job with a message; the curve so far stays.
     """
 
     def __init__(
         self,
         configs: Sequence[TrainConfig],
-        dataset: Dataset,
+        pool,
         first_number: int,
         *,
+        data_description: str = "",
         queue: TrainingQueue | None = None,
         session_alive=lambda: True,
     ):
         self.configs = list(configs)
-        self.dataset = dataset
+        self.pool = pool
         self.first_number = first_number
+        self.data_description = data_description
         self.queue = queue
         self.queue_state = None  # rnn_demo.limits.QueueState while waiting for a slot
         self.stop_event = threading.Event()
@@ -226,22 +191,19 @@ class TrainingJob:
         self._error: str | None = None
         self._done = False
         self.harvested = False
-        self.started = time.monotonic()
         self.thread = threading.Thread(target=self._work, name="rnn-demo-training", daemon=True)
 
     def start(self) -> TrainingJob:
-        # Imported here, in the script thread, so the thread never pays (or
-        # races on) TensorFlow's import.
-        import rnn_demo.trace  # noqa: F401
-        import rnn_demo.training  # noqa: F401
-
         self.thread.start()
         return self
 
     def stop(self) -> None:
         self.stop_event.set()
 
-    def _record(self, progress) -> None:
+    def _record(self, event: tuple) -> None:
+        kind, progress = event
+        if kind != "progress":
+            return
         with self._lock:
             train_loss, val_iterations, val_loss, val_accuracy = self._curves
             train_loss.append(progress.train_loss)
@@ -252,9 +214,6 @@ class TrainingJob:
             self._last = progress
 
     def _work(self) -> None:
-        from rnn_demo.trace import NumpyModel
-        from rnn_demo.training import train
-
         try:
             if self.queue is not None and not self._wait_for_slot():
                 return
@@ -263,19 +222,18 @@ class TrainingJob:
                     break
                 with self._lock:
                     self._index, self._curves, self._last = index, ([], [], [], []), None
-                every = max(1, math.ceil(config.iterations / LIVE_VALIDATION_POINTS))
-                result = train(
-                    config, self.dataset, on_progress=self._record, stop=self._stop_signal,
-                    validate_every=every,
+                record, arrays = self.pool.run(
+                    "train", config, None, on_event=self._record, stop=self._stop_signal.is_set,
                 )
-                trained = TrainedModel(self.first_number + index, result, NumpyModel.from_keras(result.model))
+                trained = TrainedModel(self.first_number + index, record, arrays)
                 with self._lock:
                     self._finished.append(trained)
+        except UserError as error:
+            with self._lock:
+                self._error = f"Training failed: {error}"
         except Exception as error:  # noqa: BLE001 - the thread must report, never die silently
             with self._lock:
-                self._error = str(error) if isinstance(error, expected_errors()) else (
-                    f"training failed unexpectedly ({type(error).__name__}: {error})"
-                )
+                self._error = f"Training failed unexpectedly ({type(error).__name__}: {error})"
         finally:
             if self.queue is not None:
                 self.queue.leave(self)
@@ -318,11 +276,33 @@ class TrainingJob:
         return not self.thread.is_alive()
 
 
+def _query_text(value, kind: type) -> str:
+    if kind is float:
+        return f"{value:g}"
+    if kind is bool:
+        return "1" if value else "0"
+    return str(value)
+
+
+def _parse_query(name: str, raw: str, kind: type):
+    """``raw`` as ``kind``; a :class:`ConfigError` naming the field when it is not one."""
+    if kind is bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be 1 or 0; got {raw!r}")
+    try:
+        return kind(raw)
+    except ValueError:
+        wanted = {float: "a number", int: "a whole number"}.get(kind, "text")
+        raise ConfigError(f"{name} must be {wanted}; got {raw!r}") from None
+
+
 def config_to_query(config: TrainConfig) -> dict[str, str]:
     """Query parameters for ``config`` (all fields, short names)."""
     values = config.to_dict()
-    return {key: f"{values[name]:g}" if kind is float else str(values[name])
-            for key, (name, kind) in QUERY_FIELDS.items()}
+    return {key: _query_text(values[name], kind) for key, (name, kind) in QUERY_FIELDS.items()}
 
 
 def config_from_query(
@@ -344,10 +324,7 @@ def config_from_query(
         raw = params[key]
         default = getattr(TrainConfig(), name)
         try:
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise ConfigError(f"{name} must be {'a number' if kind is float else 'a whole number'}; got {raw!r}") from None
+            value = _parse_query(name, raw, kind)
             if name == "device" and value == "gpu" and not gpus_available:
                 raise ConfigError("device gpu was requested but this server has no GPU")
             candidate = config.replace(**{name: value})  # validates the value

@@ -2,41 +2,42 @@
 
 What lives here, so that the pages stay short layout scripts:
 
-* **shared, read-only resources** (``st.cache_resource``): datasets, the shipped
-  default model and the per-architecture quick models, each with its
-  :class:`~rnn_demo.trace.NumpyModel`. Nothing a visitor trains goes here;
+* **shared, read-only resources** (``st.cache_resource``): the worker pool,
+  datasets and the shipped model of each architecture (its NumPy twin, read
+  from ``rnn_demo/assets/models/<arch>.npz``). Nothing a visitor trains goes here;
 * **per-visitor state** (``st.session_state``): the training job, the models
   trained in this session, the chosen model and the digit handed from /draw to
   /inside;
-* **the live view** of a :class:`~rnn_demo.sessions.TrainingJob` (the
-  background training thread, in :mod:`rnn_demo.sessions`): :func:`live_training`
-  is a fragment re-run every half second (every two while queued) that draws
-  from the job's buffer;
+* **the live view** of a :class:`~rnn_demo.sessions.TrainingJob` (a thread
+  that follows a training in a worker process): :func:`live_training` is a
+  fragment re-run every half second that draws from the job's buffer;
 * **markers** for tests: empty keyed containers (``.st-key-train-status-…``,
   ``.st-key-page-ready-…``) that say what a page shows without reading its text;
 * the **training controls**, kept in step with the URL through
   :func:`~rnn_demo.sessions.config_from_query`, so a teacher can share a link;
 * widgets used by several pages (model picker, validation-digit picker).
 
-Keras is imported lazily (it costs seconds): the home and learn pages never
-load it.
+This process never imports Keras or TensorFlow: every Keras job (training,
+reading an uploaded ``.keras`` file, writing one for a download, loading a
+dataset) runs in a worker process (:mod:`rnn_demo.workers`), and every
+interactive view computes with the NumPy twins.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from rnn_demo import figures
 from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES, BOUNDS, DATASETS, TrainConfig
-from rnn_demo.data import Dataset, load_dataset
+from rnn_demo.data import Dataset
+from rnn_demo.errors import UserError
+from rnn_demo.executors import make_pool
 from rnn_demo.limits import HostLimits, TrainingQueue
 from rnn_demo.sessions import (
     POLL_SECONDS,
@@ -46,44 +47,19 @@ from rnn_demo.sessions import (
     TrainingJob,
     config_from_query,
     config_to_query,
-    expected_errors,
     uploaded_interactive_model,
 )
+from rnn_demo.shipped import shipped_model_path
+from rnn_demo.twin import load_twin, twin_path
 
-DEFAULT_MODEL_PATH = Path(__file__).parent / "assets" / "default_model.keras"
 RECIPES = ("rnn", "birnn", "deep", "lstm")  # the chapter's four, in its order
 DEVICE_NAMES = {"auto": "Auto", "cpu": "CPU", "gpu": "GPU"}
-QUICK_ITERATIONS = 100  # the chapter's own length, for the /inside?arch= quick models
-KEPT_MODELS = 8  # per session: trained models keep Keras graphs, so old ones are dropped
+KEPT_MODELS = 8  # per session, so a long class does not grow a session without bound
+# A short job (dataset, upload, download) waits this long for a worker busy training.
+SHORT_JOB_WAIT_SECONDS = 60.0
+UPLOAD_SECONDS = 60.0  # a file that takes longer to load is treated as hostile
 MISCLASSIFIED_SHOWN = 24
 # Query-parameter name → (TrainConfig field, parser). Short names keep shared links readable.
-# ------------------------------------------------ Streamlit's Keras clean-up
-
-
-def _keep_keras_state_between_runs() -> None:
-    """Stop Streamlit from calling ``keras.backend.clear_session()`` after every script run.
-
-    Streamlit does that (``script_runner._clean_problem_modules``) for apps that
-    build models inside the script. This app builds them only in training
-    threads, and a clear in the middle of training — which every 0.5 s redraw
-    of the live view, and every other visitor's click, would cause — empties
-    TensorFlow's kernel cache and forces a full garbage collection under the
-    running thread: measured here, a run stalled at iteration 0 for over 20 s.
-    Matplotlib's figures are still closed, the other half of that clean-up.
-    """
-    from streamlit.runtime.scriptrunner import script_runner
-
-    def clean_matplotlib_only() -> None:
-        if "matplotlib.pyplot" in sys.modules:
-            sys.modules["matplotlib.pyplot"].close("all")
-
-    if hasattr(script_runner, "_clean_problem_modules"):
-        script_runner._clean_problem_modules = clean_matplotlib_only
-
-
-_keep_keras_state_between_runs()
-
-
 # --------------------------------------------------------------------------- errors
 
 
@@ -97,7 +73,7 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        if not isinstance(error, expected_errors()):
+        if not isinstance(error, UserError):
             raise
         st.error(str(error)[:1].upper() + str(error)[1:], icon=":material/error:")
 
@@ -105,13 +81,24 @@ def friendly_errors() -> Iterator[None]:
 # ------------------------------------------------------------ shared, read-only
 
 
+@st.cache_resource(show_spinner=False)
+def worker_pool():
+    """The server's worker processes (or its Ray cluster), one per training slot.
+
+    Started by the first visit and kept warm; every Keras job of every
+    session runs there (:mod:`rnn_demo.workers`).
+    """
+    return make_pool(host_limits().max_concurrent_trainings)
+
+
 @st.cache_resource(show_spinner="Loading the digits…")
 def get_dataset(name: str = "mnist") -> Dataset:
-    """The dataset ``name`` (shared by all sessions, never modified)."""
-    dataset = load_dataset(name)
-    # Reduce to 16×16 once here, so no visitor waits for it inside a page.
-    _ = dataset.train_sequences, dataset.valid_sequences
-    return dataset
+    """The dataset ``name`` as the workers see it (shared by all sessions, never modified).
+
+    Loaded by a worker, so that the same source (and the same split) serves
+    training and the pages, and Keras's downloader stays out of this process.
+    """
+    return worker_pool().run("dataset", name, wait_for_worker=SHORT_JOB_WAIT_SECONDS)
 
 
 @st.cache_resource(show_spinner=False)
@@ -129,57 +116,28 @@ def training_queue() -> TrainingQueue:
 
 @st.cache_resource(show_spinner=False)
 def gpu_status() -> tuple[list[str], str]:
-    """(GPU names the Keras backend sees, backend name); imports Keras."""
-    from rnn_demo.devices import backend_name, gpu_names
-
-    return gpu_names(), backend_name()
-
-
-@st.cache_resource(show_spinner="Loading the shipped model…")
-def default_model() -> InteractiveModel:
-    """The shipped LSTM (``rnn_demo/assets/default_model.keras``), loaded once for everyone."""
-    from rnn_demo.persistence import load_model
-    from rnn_demo.trace import NumpyModel
-
-    loaded = load_model(DEFAULT_MODEL_PATH)
-    meta = loaded.metadata
-    config = meta.get("config", {})
-    accuracy = meta.get("val_accuracy")
-    description = (
-        f"Shipped with the app: the chapter's LSTM recipe ({config.get('hidden_units', 64)} units, "
-        f"learning rate {config.get('learning_rate', 0.01):g}, batch {config.get('batch_size', 500)}) "
-        f"trained for {meta.get('iterations', '?')} iterations on {meta.get('data_description', 'MNIST')} "
-        f"with `python -m rnn_demo train`; validation accuracy "
-        + (f"{accuracy:.1%}." if isinstance(accuracy, float) else "unknown.")
-    )
-    return InteractiveModel(
-        "shipped", "Shipped LSTM", meta.get("arch", "lstm"), meta.get("dataset", "mnist"),
-        description, NumpyModel.from_keras(loaded.model),
-    )
+    """(GPU names the workers' Keras backend sees, backend name)."""
+    info = worker_pool().run("warm_up", wait_for_worker=SHORT_JOB_WAIT_SECONDS)
+    return info["gpus"], info["backend"]
 
 
 @st.cache_resource(show_spinner=False)
-def quick_model(arch: str) -> InteractiveModel:
-    """A small model of ``arch`` for the Learn page's buttons, trained once per server.
-
-    The chapter's recipe for its own 100 iterations on MNIST (the same for every
-    visitor, so sharing it is safe); the LSTM is the shipped model.
-    """
-    if arch == "lstm":
-        return default_model()
-    from rnn_demo.trace import NumpyModel
-    from rnn_demo.training import train
-
-    config = TrainConfig(arch=arch, iterations=QUICK_ITERATIONS)
-    result = train(config, get_dataset(config.dataset))
+def shipped_model(arch: str = "lstm") -> InteractiveModel:
+    """The shipped model of ``arch`` (its NumPy twin), read once for everyone."""
+    twin = load_twin(twin_path(shipped_model_path(arch)))
+    meta = twin.metadata
+    config = meta.get("config", {})
+    accuracy = meta.get("val_accuracy")
     description = (
-        f"Quick model: the chapter's {ARCHITECTURE_NAMES[arch]} recipe trained here for {QUICK_ITERATIONS} "
-        f"iterations ({result.train_seconds:.0f} s) on {result.data_description}; "
-        f"validation accuracy {result.val_accuracy:.1%}."
+        f"Shipped with the app: {ARCHITECTURE_NAMES[arch]}, {config.get('hidden_units', 64)} units, "
+        f"trained for {meta.get('iterations', '?')} iterations"
+        + (" with augmented digits" if config.get("augment") else "")
+        + f" on {meta.get('data_description', 'MNIST')}; accuracy on the 1,000 validation digits "
+        "it never saw: " + (f"{accuracy:.1%}." if isinstance(accuracy, float) else "unknown.")
     )
     return InteractiveModel(
-        f"quick-{arch}", f"Quick {ARCHITECTURE_NAMES[arch]}", arch, config.dataset, description,
-        NumpyModel.from_keras(result.model),
+        f"shipped-{arch}", f"Shipped {ARCHITECTURE_NAMES[arch]}", arch, meta.get("dataset", "mnist"),
+        description, twin.numpy_model,
     )
 
 
@@ -223,29 +181,25 @@ def session_models() -> list[TrainedModel]:
     return models
 
 
-def start_job(configs: Sequence[TrainConfig], origin: str) -> TrainingJob | None:
+def start_job(configs: Sequence[TrainConfig]) -> TrainingJob | None:
     """Start training ``configs`` (one dataset) for this session, unless a job runs.
 
-    ``origin`` (``"train"`` or ``"compare"``) says which page shows the results.
-    Data and device problems are checked here, in the script, so they appear
-    as messages at once rather than from the thread.
+    Data problems and the host's limits are checked here, in the script, so
+    they appear as messages at once rather than from the thread.
     """
     if job_running():
         st.warning("A training run is still going; stop it or wait for it first.")
         return None
-    from rnn_demo.devices import resolve_device
-
     dataset = get_dataset(configs[0].dataset)
     for config in configs:
         host_limits().check(config)
-        resolve_device(config.device)
     numbers = st.session_state.get("model_counter", 0)
     st.session_state["model_counter"] = numbers + len(configs)
     session_models()  # collect the previous job before replacing it
-    st.session_state["job_origin"] = origin
     st.session_state["job_error"] = None
     job = TrainingJob(
-        configs, dataset, numbers + 1, queue=training_queue(), session_alive=_session_watch()
+        configs, worker_pool(), numbers + 1, data_description=dataset.description,
+        queue=training_queue(), session_alive=_session_watch(),
     ).start()
     st.session_state["job"] = job
     return job
@@ -255,8 +209,6 @@ def _seconds(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "…"
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
-
-
 
 
 def status_block(status: str):
@@ -299,9 +251,7 @@ def live_training() -> None:
     of one that no longer exists (a warning in the server log per tick).
     A queued job is shown without its chart (its place in the queue is all there is).
     """
-    interval = _poll_seconds(current_job())
-    st.session_state["live_interval"] = interval
-    st.fragment(_live_view, run_every=interval)()
+    st.fragment(_live_view, run_every=_poll_seconds(current_job()))()
 
 
 def _live_view() -> None:
@@ -309,8 +259,8 @@ def _live_view() -> None:
     if job is None or job.harvested:
         return  # the page draws the results; this is a late tick
     snapshot = job.snapshot()
-    if snapshot.done or _poll_seconds(job) != st.session_state.get("live_interval"):
-        st.rerun()  # show results, or follow at the new pace (queued → running)
+    if snapshot.done:
+        st.rerun()  # the page draws the results
     config = snapshot.config
     last = snapshot.last
     total = len(job.configs)
@@ -318,7 +268,7 @@ def _live_view() -> None:
     if total > 1:
         heading += f" — model {snapshot.index + 1} of {total}"
     st.subheader(heading)
-    st.caption(f"Data: {job.dataset.description}")
+    st.caption(f"Data: {job.data_description}")
     stopping = job.stop_event.is_set()
     stop_help = "Ends training after the current iteration and keeps what the model learned."
     if snapshot.queue_state is not None and snapshot.queue_state.position > 0:
@@ -366,6 +316,16 @@ def job_error() -> None:
     refused = job is not None and job.queue_state is not None and job.queue_state.refused
     with status_block("refused" if refused else "failed"):
         st.error(message, icon=":material/error:")
+    snapshot = job.snapshot() if job is not None else None
+    if snapshot is not None and snapshot.train_loss:
+        st.caption(f"The curve as far as the training got ({len(snapshot.train_loss)} iterations):")
+        st.plotly_chart(
+            figures.training_curves(
+                snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss,
+                snapshot.val_accuracy, iterations=snapshot.config.iterations,
+            ),
+            key="failed_curve",
+        )
 
 
 # -------------------------------------------------------- configuration in URL
@@ -376,7 +336,7 @@ def job_error() -> None:
 _WIDGETS = {
     "dataset": "w_dataset", "arch": "w_arch", "hidden_units": "w_hidden", "layers": "w_layers",
     "learning_rate": "w_lr", "batch_size": "w_batch", "iterations": "w_iterations",
-    "seed": "w_seed", "device": "w_device",
+    "seed": "w_seed", "device": "w_device", "augment": "w_augment",
 }
 
 
@@ -435,6 +395,12 @@ def train_controls() -> TrainConfig:
     right.radio("Device", device_options, format_func=DEVICE_NAMES.get, key="w_device", horizontal=True)
     if not gpus:
         right.caption(f"GPU: unavailable — the {backend} backend sees no GPU on this server.")
+    st.checkbox(
+        "Augment the training digits", key="w_augment",
+        help="Each batch shows the network freshly shifted, scaled, rotated, slanted and "
+        "thickened versions of its digits, so it reads hand-drawn digits better. Off in the "
+        "chapter's recipe.",
+    )
     st.button("Restore the chapter's defaults", on_click=restore_defaults, icon=":material/restart_alt:")
 
     config = TrainConfig(**{name: st.session_state[key] for name, key in _WIDGETS.items()})
@@ -452,8 +418,6 @@ def train_controls() -> TrainConfig:
 
 def result_summary(trained: TrainedModel) -> None:
     """Scores, curve, confusion matrix, mistakes and a download for one finished run."""
-    from rnn_demo.persistence import model_bytes
-
     result = trained.result
     with status_block(result.status):
         if result.status == "diverged":
@@ -497,9 +461,17 @@ def result_summary(trained: TrainedModel) -> None:
             st.caption("Each caption reads *true → predicted*.")
     metadata = {**result.summary(), "history": history.to_dict()}
     st.download_button(
-        "Download this model (.keras)", data=lambda: model_bytes(result.model, metadata),
+        "Download this model (.keras)", data=lambda: _model_file(trained, metadata),
         file_name=f"rnn_demo_{result.config.arch}_{trained.number}.keras",
         mime="application/octet-stream", on_click="ignore", icon=":material/download:",
+    )
+
+
+def _model_file(trained: TrainedModel, metadata: dict) -> bytes:
+    """The ``.keras`` file of ``trained``, written by a worker when the visitor clicks."""
+    return worker_pool().run(
+        "model_file", trained.result.config, trained.arrays, metadata,
+        wait_for_worker=SHORT_JOB_WAIT_SECONDS,
     )
 
 
@@ -513,7 +485,7 @@ def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choi
     is picked the first time it appears.
     """
     candidates = [
-        default_model(), *extra, *reversed(st.session_state.get("uploaded_models", [])),
+        shipped_model(), *extra, *reversed(st.session_state.get("uploaded_models", [])),
         *(m.as_interactive() for m in reversed(session_models())),
     ]
     by_key = {model.key: model for model in candidates}
@@ -543,15 +515,16 @@ def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choi
     return model
 
 
-KEPT_UPLOADS = 3  # per session; each upload keeps a Keras model in memory
+KEPT_UPLOADS = 3  # per session
 
 
 def model_upload(choice_key: str) -> None:
     """Let the visitor load a ``.keras`` file trained elsewhere, for this session only.
 
-    Size-capped by the host (``RNN_DEMO_MAX_UPLOAD_MB``), loaded in Keras's safe
-    mode from a private temporary folder, and checked to compute exactly what
-    its NumPy twin computes. Each file is processed once; its outcome (the
+    Size-capped by the host (``RNN_DEMO_MAX_UPLOAD_MB``) and read only in a
+    worker process (Keras's safe mode, from a private temporary folder, checked
+    to compute exactly what its NumPy twin computes): a file that crashes or
+    hangs the loader costs that worker, never this server. Each file is processed once; its outcome (the
     model, or the message why not) stays while the file stays in the uploader.
     """
     import hashlib
@@ -588,13 +561,15 @@ def model_upload(choice_key: str) -> None:
 
 def _load_upload(data: bytes, name: str, key: str, limits: HostLimits) -> InteractiveModel | str:
     """The uploaded model for the pages, or the message saying why it was refused."""
-    from rnn_demo.persistence import ModelFileError, load_model_bytes
-
     try:
-        loaded = load_model_bytes(data, name, max_bytes=limits.max_upload_bytes)
-        return uploaded_interactive_model(loaded, key, get_dataset("mnist").valid_sequences[:32])
-    except ModelFileError as error:
+        arrays, metadata = worker_pool().run(
+            "read_upload", data, name, limits.max_upload_bytes,
+            get_dataset("mnist").valid_sequences[:32],
+            timeout=UPLOAD_SECONDS, wait_for_worker=SHORT_JOB_WAIT_SECONDS,
+        )
+    except UserError as error:
         return str(error)
+    return uploaded_interactive_model(arrays, metadata, name, key)
 
 
 @dataclass(frozen=True, eq=False)

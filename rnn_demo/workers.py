@@ -17,8 +17,12 @@ own would be a process it has not met.) The replacement starts and warms up
 at once, while no visitor waits for it.
 
 Progress travels on a ``multiprocessing`` queue per worker and a stop request
-on an event per worker, both handed to the process when it starts. A stop that
-is not answered within ``stop_grace`` seconds (a hung worker) ends the process.
+on an event per worker, both handed to the process when it starts. A worker
+that has said nothing for ``stop_grace`` seconds since it was asked to stop
+(a hung worker) is ended; so is one still running ``STOP_CAP`` times that
+long after the request. (Silence, not the request's age, is the test: the
+engine answers after its current step, and the first step of a run also
+traces the model, which takes seconds on a busy machine.)
 
 :class:`WorkerPool` and :class:`rnn_demo.ray_pool.RayPool` share one method,
 :meth:`WorkerPool.run`, which is all the app and the CLI use.
@@ -33,6 +37,7 @@ import queue
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -44,6 +49,7 @@ from rnn_demo.errors import UserError
 DEFAULT_MAX_JOBS = 20
 DEFAULT_MAX_MEMORY_MB = 1500.0
 STOP_GRACE_SECONDS = 5.0
+STOP_CAP = 4  # × stop_grace: the longest a stop may take, however chatty the worker
 EVENT_POLL_SECONDS = 0.05
 # After a job's result arrives, its last events may still be in the queue's pipe.
 DRAIN_SECONDS = 1.0
@@ -157,10 +163,13 @@ class _Worker:
 
 @dataclass(frozen=True)
 class PoolStatus:
+    """``jobs``: how many jobs of each name have run (finished or failed)."""
+
     size: int
     busy: int
     pids: tuple[int, ...]
     replaced: int
+    jobs: dict[str, int]
 
 
 class WorkerPool:
@@ -188,6 +197,7 @@ class WorkerPool:
         self._busy: set[_Worker] = set()
         self._job_ids = itertools.count(1)
         self._replaced = 0
+        self._jobs_run: Counter[str] = Counter()
         self._closed = False
 
     # -- the one method callers use
@@ -230,12 +240,14 @@ class WorkerPool:
                 raise
             finally:
                 self._release(worker, replace)
+                with self._lock:
+                    self._jobs_run[name] += 1
 
     def status(self) -> PoolStatus:
         with self._lock:
             workers = [*self._idle, *self._busy]
             return PoolStatus(self.size, len(self._busy), tuple(w.pid for w in workers if w.pid),
-                              self._replaced)
+                              self._replaced, dict(self._jobs_run))
 
     def worker_pids(self) -> list[int]:
         """The live worker processes (for memory reports and fault tests)."""
@@ -298,13 +310,20 @@ class WorkerPool:
         started = time.monotonic()
         stop_asked_at: float | None = None
         seen = set()  # this job's lifecycle events: "started", "finished"
+        last_heard = started
         while not future.done():
-            seen |= self._pump(worker, job_id, on_event, EVENT_POLL_SECONDS)
+            heard = self._pump(worker, job_id, on_event, EVENT_POLL_SECONDS)
+            seen |= heard
             now = time.monotonic()
+            if heard:
+                last_heard = now
             if stop_asked_at is None and stop is not None and stop():
                 worker.stop_event.set()
                 stop_asked_at = now
-            if stop_asked_at is not None and now - stop_asked_at > self.stop_grace:
+            if stop_asked_at is not None and (
+                now - max(stop_asked_at, last_heard) > self.stop_grace
+                or now - stop_asked_at > STOP_CAP * self.stop_grace
+            ):
                 raise WorkerFailed(
                     f"the worker did not stop within {self.stop_grace:g} s of being asked, "
                     "so it was ended and replaced"
@@ -325,7 +344,7 @@ class WorkerPool:
 
     @staticmethod
     def _pump(worker: _Worker, job_id: int, on_event, wait: float) -> set[str]:
-        """Deliver this job's waiting events; return which lifecycle events came."""
+        """Deliver this job's waiting events; return the kinds that came (empty: silence)."""
         seen: set[str] = set()
         try:
             event = worker.events.get(timeout=wait) if wait else worker.events.get_nowait()
@@ -336,9 +355,8 @@ class WorkerPool:
             if kind == "started":
                 worker.pid = payload
             if owner == job_id:
-                if kind in ("started", "finished"):
-                    seen.add(kind)
-                elif on_event is not None:
+                seen.add(kind)
+                if kind not in ("started", "finished") and on_event is not None:
                     on_event((kind, payload))
             try:
                 event = worker.events.get_nowait()

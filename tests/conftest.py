@@ -21,6 +21,17 @@ from rnn_demo.reduction import reduce_images
 
 
 @pytest.fixture(scope="session")
+def worker_pool():
+    """One real, warm worker process (the app's local pool), shared by the tests that train through it."""
+    from rnn_demo.workers import WorkerPool
+
+    pool = WorkerPool(1)
+    pool.wait_until_warm()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
 def embedded_digits() -> Dataset:
     """The embedded 5,000-digit sample: 4,000 training / 1,000 validation digits."""
     return load_embedded()

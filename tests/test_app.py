@@ -181,7 +181,7 @@ def test_draw_page_predicts_a_validation_digit_like_keras(embedded_digits):
     at.segmented_control(key="draw_mode").set_value("Pick a validation digit").run()
     at.number_input(key="draw_digit_index").set_value(3).run()
     assert not at.exception
-    shipped = keras.saving.load_model(Path(APP).parent / "rnn_demo/assets/default_model.keras", compile=False)
+    shipped = keras.saving.load_model(Path(APP).parent / "rnn_demo/assets/models/lstm.keras", compile=False)
     logits = shipped.predict_on_batch(embedded_digits.valid_sequences[3:4])
     assert metric(at, "Prediction") == str(int(np.argmax(logits)))
     probabilities = [trace for figure in figures_on(at) for trace in figure.data if trace.type == "bar"][0]
@@ -206,12 +206,23 @@ def test_inside_page_shows_every_array_of_the_lstm():
     assert len(at.get("latex")) >= 6  # one equation per array
 
 
-def test_inside_quick_model_shows_both_directions():
+def test_inside_shipped_model_shows_both_directions():
     at = open_page("app_pages/inside.py", arch="birnn")
-    assert at.radio(key="model_choice_widget").value == "quick-birnn"
+    assert at.radio(key="model_choice_widget").value == "shipped-birnn"
     labels = [tab.label for tab in at.tabs]
     assert "Forward: reads down · RNN" in labels
     assert "Backward: reads up · RNN" in labels
+
+
+def test_inside_deep_link_trains_nothing():
+    from rnn_demo import ui
+
+    trained_before = ui.worker_pool().status().jobs.get("train", 0)
+    at = open_page("app_pages/inside.py", arch="deep")
+    assert at.radio(key="model_choice_widget").value == "shipped-deep"
+    assert any(tab.label.startswith("Layer 3 of 3") for tab in at.tabs)
+    assert ui.worker_pool().status().jobs.get("train", 0) == trained_before
+    assert ui.training_queue().state().running == 0
 
 
 def test_inside_unknown_arch_is_a_message():

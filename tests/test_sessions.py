@@ -26,9 +26,9 @@ def test_a_link_round_trips_and_bad_values_fall_back_with_a_message():
         assert expected in joined
 
 
-def test_a_job_trains_in_its_thread_and_reports_through_snapshots(embedded_digits):
+def test_a_job_trains_in_its_thread_and_reports_through_snapshots(worker_pool):
     configs = [TrainConfig(arch="rnn", iterations=12), TrainConfig(arch="gru", iterations=12)]
-    job = TrainingJob(configs, embedded_digits, first_number=1, queue=TrainingQueue(1, 1)).start()
+    job = TrainingJob(configs, worker_pool, first_number=1, queue=TrainingQueue(1, 1)).start()
     assert job.wait(120)
     snapshot = job.snapshot()
     assert snapshot.done and snapshot.error is None
@@ -41,19 +41,19 @@ def test_a_job_trains_in_its_thread_and_reports_through_snapshots(embedded_digit
     assert job.queue.enter("next").position == 0
 
 
-def test_a_job_refused_by_a_full_server_says_so(embedded_digits):
+def test_a_job_refused_by_a_full_server_says_so(worker_pool):
     queue = TrainingQueue(capacity=1, max_waiting=0)
     queue.enter("somebody else")
-    job = TrainingJob([TrainConfig(arch="rnn", iterations=5)], embedded_digits, 1, queue=queue).start()
+    job = TrainingJob([TrainConfig(arch="rnn", iterations=5)], worker_pool, 1, queue=queue).start()
     assert job.wait(30)
     snapshot = job.snapshot()
     assert snapshot.finished == [] and "The server is busy" in snapshot.error
 
 
-def test_a_closed_session_stops_its_training(embedded_digits):
+def test_a_closed_session_stops_its_training(worker_pool):
     alive = {"open": True}
     job = TrainingJob(
-        [TrainConfig(arch="lstm", iterations=2000, batch_size=100)], embedded_digits, 1,
+        [TrainConfig(arch="lstm", iterations=2000, batch_size=100)], worker_pool, 1,
         session_alive=lambda: alive["open"],
     ).start()
     deadline = time.monotonic() + 60
@@ -66,10 +66,10 @@ def test_a_closed_session_stops_its_training(embedded_digits):
     assert trained[0].result.iterations_done < 2000
 
 
-def test_stop_before_the_slot_is_granted_gives_up_waiting(embedded_digits):
+def test_stop_before_the_slot_is_granted_gives_up_waiting(worker_pool):
     queue = TrainingQueue(capacity=1, max_waiting=2)
     queue.enter("busy")
-    job = TrainingJob([TrainConfig(arch="rnn", iterations=5)], embedded_digits, 1, queue=queue).start()
+    job = TrainingJob([TrainConfig(arch="rnn", iterations=5)], worker_pool, 1, queue=queue).start()
     job.stop()
     assert job.wait(30)
     assert job.snapshot().finished == [] and queue.state().waiting == 0

@@ -1,0 +1,181 @@
+"""The worker pool with real processes: training, faults, stops and recycling.
+
+Every test here runs real Keras jobs in real spawned worker processes and
+hurts them for real (SIGKILL, a hang, a native abort), then checks that the
+pool answers the next job as if nothing had happened.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from rnn_demo.config import TrainConfig
+from rnn_demo.jobs import JobError
+from rnn_demo.sessions import TrainingJob
+from rnn_demo.twin import twin_from_arrays
+from rnn_demo.workers import WorkerFailed, WorkerPool, WorkersBusy
+
+pytestmark = pytest.mark.slow
+STOP_GRACE = 3.0
+QUICK = TrainConfig(arch="rnn", hidden_units=16, iterations=20, batch_size=100)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    workers = WorkerPool(1, max_jobs=50, stop_grace=STOP_GRACE)
+    workers.wait_until_warm()
+    yield workers
+    workers.close()
+
+
+def process_runs(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a killed, unreaped child is a zombie: not running)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def busy_pid(pool: WorkerPool) -> int:
+    (pid,) = pool.status().pids
+    return pid
+
+
+def test_training_streams_progress_and_returns_arrays(pool, embedded_digits):
+    events = []
+    record, arrays = pool.run("train", TrainConfig(arch="lstm", iterations=40), None, on_event=events.append)
+    progress = [payload for kind, payload in events if kind == "progress"]
+    assert [p.iteration for p in progress] == list(range(1, 41))
+    assert record.status == "completed" and record.iterations_done == 40
+    assert record.history.train_loss == [p.train_loss for p in progress]
+    # The arrays are the trained model: its NumPy twin scores what the worker scored.
+    twin = twin_from_arrays(arrays)
+    predictions = twin.predict_logits(embedded_digits.valid_sequences).argmax(axis=1)
+    assert np.mean(predictions == embedded_digits.y_valid) == pytest.approx(record.val_accuracy, abs=0.002)
+    assert record.val_accuracy > 0.5
+
+
+def test_stop_is_answered_after_the_current_iteration(pool):
+    events = []
+    record, _ = pool.run(
+        "train", TrainConfig(arch="gru", iterations=500), None, on_event=events.append,
+        stop=lambda: len(events) >= 5,
+    )
+    assert record.status == "stopped"
+    assert 5 <= record.iterations_done < 500
+
+
+def test_a_killed_worker_fails_its_job_only_and_is_replaced(pool):
+    events = []
+
+    def kill_after_five(event):
+        events.append(event)
+        if len(events) == 5:
+            os.kill(busy_pid(pool), signal.SIGKILL)
+
+    killed = None
+    with pytest.raises(WorkerFailed, match="stopped unexpectedly"):
+        killed = busy_pid(pool)
+        pool.run("train", TrainConfig(arch="lstm", iterations=2000), None, on_event=kill_after_five)
+    assert len(events) >= 5
+    record, _ = pool.run("train", QUICK, None)
+    assert record.status == "completed"
+    assert busy_pid(pool) != killed
+    assert pool.status().replaced >= 1
+
+
+def test_a_stop_that_is_not_answered_ends_the_worker(pool):
+    hung = busy_pid(pool)
+    asked = time.monotonic()
+    with pytest.raises(WorkerFailed, match="did not stop"):
+        pool.run("crash", "hang", stop=lambda: True)
+    assert STOP_GRACE <= time.monotonic() - asked < STOP_GRACE + 10
+    assert not process_runs(hung), (hung, pool.status(), os.popen(f"ps -o pid,stat,lstart,cmd -p {hung}").read())
+    assert pool.run("train", QUICK, None)[0].status == "completed"
+
+
+def test_a_native_crash_costs_only_that_worker(pool):
+    with pytest.raises(WorkerFailed, match="stopped unexpectedly"):
+        pool.run("crash", "abort")
+    assert pool.run("train", QUICK, None)[0].status == "completed"
+
+
+def test_a_worker_found_dead_while_idle_is_replaced_before_the_job(pool):
+    os.kill(busy_pid(pool), signal.SIGKILL)
+    time.sleep(0.5)  # let the kernel reap nothing: the pool must notice on its own
+    assert pool.run("train", QUICK, None)[0].status == "completed"
+
+
+def test_refused_input_comes_back_as_a_message(pool):
+    with pytest.raises(JobError, match="not a Keras .keras model file"):
+        pool.run("read_upload", b"just some bytes", "notes.keras", 2**20, np.zeros((2, 16, 16)))
+    with pytest.raises(JobError, match="GPU"):
+        pool.run("train", QUICK.replace(device="gpu"), None)
+    # Neither cost the worker.
+    assert pool.status().busy == 0 and pool.run("train", QUICK, None)[0].status == "completed"
+
+
+def test_a_hanging_upload_is_ended_by_its_timeout(pool):
+    started = time.monotonic()
+    with pytest.raises(WorkerFailed, match="did not finish within 2 s"):
+        pool.run("crash", "hang", timeout=2)
+    assert time.monotonic() - started < 15
+    assert pool.run("train", QUICK, None)[0].status == "completed"
+
+
+def test_workers_are_recycled_after_max_jobs_and_above_the_memory_ceiling():
+    pool = WorkerPool(1, max_jobs=2)
+    try:
+        pool.wait_until_warm()
+        first = busy_pid(pool)
+        pool.run("warm_up")
+        assert busy_pid(pool) == first
+        pool.run("warm_up")  # the second job: replaced afterwards
+        pool.wait_until_warm()
+        assert busy_pid(pool) != first
+    finally:
+        pool.close()
+    tiny = WorkerPool(1, max_memory_mb=1.0)
+    try:
+        tiny.wait_until_warm()
+        first = busy_pid(tiny)
+        tiny.run("warm_up")
+        tiny.wait_until_warm()
+        assert busy_pid(tiny) != first and tiny.status().replaced == 1
+    finally:
+        tiny.close()
+
+
+def test_a_short_job_is_told_when_every_worker_is_busy(pool):
+    release, training = threading.Event(), threading.Event()
+    thread = threading.Thread(
+        target=lambda: pool.run("train", TrainConfig(arch="lstm", iterations=2000), None,
+                                on_event=lambda event: training.set(), stop=release.is_set),
+    )
+    thread.start()
+    try:
+        assert training.wait(60)
+        with pytest.raises(WorkersBusy, match="every worker is busy"):
+            pool.run("warm_up", wait_for_worker=0.5)
+    finally:
+        release.set()
+        thread.join(60)
+
+
+def test_a_session_job_keeps_the_curve_when_its_worker_dies(pool):
+    job = TrainingJob([TrainConfig(arch="lstm", iterations=2000)], pool, 1).start()
+    while len(job.snapshot().train_loss) < 5:
+        time.sleep(0.05)
+    os.kill(busy_pid(pool), signal.SIGKILL)
+    assert job.wait(60)
+    snapshot = job.snapshot()
+    assert snapshot.error.startswith("Training failed: the worker process stopped unexpectedly")
+    assert len(snapshot.train_loss) >= 5 and not snapshot.finished
+    assert pool.run("train", QUICK, None)[0].status == "completed"
