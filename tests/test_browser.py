@@ -9,71 +9,35 @@ by hand for the README).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.harness import ARTIFACTS as ARTIFACTS_ROOT
+from tests.harness import (
+    Server,
+    launch_chromium,
+    maps_library,
+    no_exceptions,
+    status_selector,
+    wait_until_idle,
+)
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = ARTIFACTS_ROOT / "screenshots"
 PAGES = {"": "RNN Lab", "train": "Train a recurrent network", "draw": "Draw a digit",
          "inside": "Look inside the network", "compare": "Compare architectures",
          "learn": "Learn: four ways"}
 READY = {"": "home"}  # the page-ready marker's name, where it is not the path
-START_SECONDS = 60
 SHOT_MAX_HEIGHT = 2400  # pixels; a screenshot of a longer page stops there
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server():
-    """``streamlit run app.py`` on a free port, offline; yields its base URL."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (make test installs it: apt-get install chromium)")
-    port = free_port()
-    log = (ROOT / "artifacts").resolve()
-    log.mkdir(exist_ok=True)
-    with open(log / "streamlit-server.log", "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1"],
-            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-            env={**os.environ, "RNN_DEMO_OFFLINE": "1"},
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"streamlit did not start; see {log / 'streamlit-server.log'}")
-            time.sleep(0.2)
-        yield base
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    """``streamlit run app.py`` on a free port, offline; yields it (``.base`` is its URL)."""
+    with Server(log_path=ARTIFACTS_ROOT / "streamlit-server.log") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +45,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
@@ -130,28 +94,9 @@ def screenshot(page, name: str) -> None:
     page.set_viewport_size(size)
 
 
-def wait_until_idle(page, timeout_ms: int = 60_000, ready: str | None = None) -> None:
-    """Wait for the page's title and for Streamlit to finish the script run.
-
-    ``ready`` (a page name) also waits for that page's ``page-ready`` marker,
-    its last element.
-    """
-    page.wait_for_selector("h1", timeout=timeout_ms)
-    if ready:
-        page.wait_for_selector(f".st-key-page-ready-{ready}", state="attached", timeout=timeout_ms)
-    page.wait_for_function(
-        "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
-    )
-
-
-def no_exceptions(page) -> None:
-    errors = page.locator("[data-testid='stException']")
-    assert errors.count() == 0, errors.first.inner_text()
-
-
 @pytest.mark.parametrize("path", list(PAGES))
 def test_every_page_loads_without_an_error(server, page, path):
-    page.goto(f"{server}/{path}")
+    page.goto(f"{server.base}/{path}")
     name = READY.get(path, path)
     wait_until_idle(page, ready=name)
     assert PAGES[path] in page.locator("h1").first.inner_text()
@@ -161,8 +106,8 @@ def test_every_page_loads_without_an_error(server, page, path):
 
 
 def test_inside_a_bidirectional_model_shows_both_directions(server, page):
-    page.goto(f"{server}/inside?arch=birnn")
-    wait_until_idle(page, timeout_ms=120_000, ready="inside")  # the quick model trains once per server
+    page.goto(f"{server.base}/inside?arch=birnn")
+    wait_until_idle(page, ready="inside")
     tabs = page.get_by_role("tab")
     assert tabs.filter(has_text="Forward: reads down").count() == 1
     assert tabs.filter(has_text="Backward: reads up").count() == 1
@@ -171,10 +116,10 @@ def test_inside_a_bidirectional_model_shows_both_directions(server, page):
 
 
 def test_a_short_training_shows_its_results(server, page):
-    page.goto(f"{server}/train?arch=lstm&iterations=100")  # the chapter's recipe
+    page.goto(f"{server.base}/train?arch=lstm&iterations=100")  # the chapter's recipe
     wait_until_idle(page, ready="train")
     page.get_by_role("button", name="Train", exact=True).click()
-    page.wait_for_selector(".st-key-train-status-completed", timeout=120_000)
+    page.wait_for_selector(status_selector("completed"), timeout=120_000)
     wait_until_idle(page, ready="train")
     assert page.locator("[data-testid='stPlotlyChart']").count() >= 2  # the curve, the confusion matrix
     assert page.locator("[data-testid='stMain'] img").count() > 0  # misclassified digits
@@ -183,9 +128,9 @@ def test_a_short_training_shows_its_results(server, page):
 
 
 def test_compare_two_recipes(server, page):
-    page.goto(f"{server}/train?iterations=100")
+    page.goto(f"{server.base}/train?iterations=100")
     wait_until_idle(page, ready="train")
-    page.goto(f"{server}/compare")
+    page.goto(f"{server.base}/compare")
     wait_until_idle(page, ready="compare")
     for name in ("Bidirectional RNN", "Deep GRU (stacked)"):  # keep the basic RNN and the LSTM
         page.get_by_role("button", name=f"Remove {name}").click()
@@ -198,7 +143,7 @@ def test_compare_two_recipes(server, page):
 
 
 def test_drawing_a_digit_shows_a_prediction(server, page):
-    page.goto(f"{server}/draw")
+    page.goto(f"{server.base}/draw")
     wait_until_idle(page, ready="draw")
     page.get_by_text("Nothing drawn yet").wait_for()
     canvas = page.locator("canvas").last
@@ -222,7 +167,7 @@ def test_drawing_a_digit_shows_a_prediction(server, page):
 
 def test_training_streams_a_growing_curve_and_stop_works(server, page):
     # Enough iterations that the run is still going when Stop is pressed.
-    page.goto(f"{server}/train?arch=lstm&iterations=2000&batch=100&hidden=32")
+    page.goto(f"{server.base}/train?arch=lstm&iterations=2000&batch=100&hidden=32")
     wait_until_idle(page, ready="train")
     page.get_by_role("button", name="Train", exact=True).click()
     counts: list[int] = []  # points on the live curve, polled once a second
@@ -238,7 +183,7 @@ def test_training_streams_a_growing_curve_and_stop_works(server, page):
     screenshot(page, "train-live")
     page.get_by_role("button", name="Stop").click()
     stopped = time.monotonic()
-    page.wait_for_selector(".st-key-train-status-stopped", timeout=15_000)
+    page.wait_for_selector(status_selector("stopped"), timeout=15_000)
     assert time.monotonic() - stopped < 10
     assert page.get_by_role("button", name="Stop").count() == 0
     no_exceptions(page)
@@ -262,3 +207,32 @@ def _curve_points(page) -> int:
             return atob(x.bdata).length / size;
         }"""
     )
+
+
+def test_the_web_process_never_loads_tensorflow(server, page, tmp_path):
+    """A whole visit — every page, a training, an upload, a download — leaves the
+    server process free of TensorFlow; its workers have it (the check can fail)."""
+    for path in PAGES:
+        page.goto(f"{server.base}/{path}")
+        wait_until_idle(page, ready=READY.get(path, path))
+        no_exceptions(page)
+    page.goto(f"{server.base}/train?arch=gru&iterations=30")
+    wait_until_idle(page, ready="train")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_selector(status_selector("completed"), timeout=120_000)
+    wait_until_idle(page, ready="train")
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download this model (.keras)").click()
+    saved = tmp_path / "downloaded.keras"
+    download.value.save_as(saved)
+    assert saved.stat().st_size > 10_000 and saved.read_bytes()[:2] == b"PK"
+    page.goto(f"{server.base}/draw")
+    wait_until_idle(page, ready="draw")
+    page.get_by_text("Use your own model (.keras)").click()
+    page.locator("input[type='file']").set_input_files(str(saved))
+    page.get_by_text("Loaded downloaded.keras").wait_for(timeout=60_000)
+    wait_until_idle(page, ready="draw")
+    no_exceptions(page)
+    assert page.get_by_role("radio", name="Uploaded: downloaded.keras").is_checked()
+    assert not maps_library(server.pid, "tensorflow"), "the web process mapped TensorFlow"
+    assert any(maps_library(pid, "tensorflow") for pid in server.worker_pids())

@@ -1,0 +1,207 @@
+"""One harness for a real server and a real browser: tests, benches and the load test use it.
+
+* :class:`Server`: ``streamlit run app.py`` on a free loopback port (offline,
+  headless, no usage statistics, no file watcher), healthy before it is
+  returned, always stopped; the memory of the server and of all its worker
+  processes, and which heavy native libraries a process has mapped.
+* Chromium: Debian's ``/usr/bin/chromium`` with the arguments that work here
+  (:data:`CHROMIUM_ARGS`; every host name but loopback fails to resolve).
+* The app's markers (:func:`ready_selector`, :func:`status_selector`) and the
+  waits built on them, so nothing waits on a fixed sleep or on English text.
+
+Everything talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+SERVER_START_SECONDS = 90
+# The Streamlit status widget shows while a script run is going on.
+IDLE_JS = "!document.querySelector(\"[data-testid='stStatusWidget']\")"
+STATUS_PREFIX = "st-key-train-status-"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def ready_selector(page: str) -> str:
+    """The CSS selector of page ``page``'s ready marker (``rnn_demo.ui.page_ready``)."""
+    return f".st-key-page-ready-{page}"
+
+
+def status_selector(status: str) -> str:
+    """The selector of a training status marker (``rnn_demo.ui.status_block``)."""
+    return f".{STATUS_PREFIX}{status}"
+
+
+# ----------------------------------------------------------------- processes
+
+
+def status_kib(pid: int, key: str) -> int:
+    """``key`` (e.g. ``VmRSS``) from ``/proc/PID/status`` in KiB; 0 if the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (from ``/proc/PID/task/*/children``)."""
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                pending.extend(int(child) for child in children.read_text().split())
+            except OSError:
+                continue
+    return tree
+
+
+def maps_library(pid: int, fragment: str) -> bool:
+    """Whether process ``pid`` has a file whose path contains ``fragment`` mapped in memory."""
+    try:
+        return fragment in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+class Server:
+    """``streamlit run app.py`` on a free loopback port, stopped on exit whatever happens.
+
+    ``env`` adds environment variables (host limits, worker settings).
+    """
+
+    def __init__(self, env: dict[str, str] | None = None, log_path: Path | None = None):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path or ARTIFACTS / f"streamlit-{self.port}.log"
+        self.env = env or {}
+        self.process: subprocess.Popen | None = None
+        self.started_at = 0.0
+
+    def __enter__(self) -> Server:
+        self.start()
+        return self
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.started_at = time.perf_counter()
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py",
+                 "--server.headless", "true", "--server.port", str(self.port),
+                 "--server.address", "127.0.0.1",
+                 # No usage statistics (they would leave loopback) and no file
+                 # watcher (other people's edits must not disturb a measurement).
+                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "RNN_DEMO_OFFLINE": "1", **self.env},
+            )
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited at start; see {self.log_path}")
+            if self.answers("/_stcore/health"):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"streamlit not healthy after {SERVER_START_SECONDS} s; see {self.log_path}")
+
+    def answers(self, path: str, timeout: float = 2) -> bool:
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=timeout) as reply:
+                return reply.status == 200
+        except OSError:
+            return False
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def worker_pids(self) -> list[int]:
+        """The server's child processes (its workers and multiprocessing's resource tracker)."""
+        return process_tree(self.pid)[1:]
+
+    def memory_mib(self) -> tuple[float, float]:
+        """(resident MiB of the server alone, of the server and all its descendants)."""
+        own = status_kib(self.pid, "VmRSS") / 1024
+        total = sum(status_kib(pid, "VmRSS") for pid in process_tree(self.pid)) / 1024
+        return own, total
+
+    def memory_kib(self) -> tuple[int, int]:
+        """(RSS of the server and its children now, the server's own peak RSS ``VmHWM``)."""
+        rss = sum(status_kib(pid, "VmRSS") for pid in process_tree(self.pid))
+        return rss, status_kib(self.pid, "VmHWM")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def tracebacks(self) -> list[str]:
+        """The last line of each Python traceback in the server's log (exception type and message)."""
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        found = []
+        for number, line in enumerate(lines):
+            if line.startswith("Traceback"):
+                tail = next((later for later in lines[number + 1:] if later and not later.startswith(" ")), line)
+                found.append(tail.strip()[:300])
+        return found
+
+
+# ------------------------------------------------------------------- browser
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium through a (sync or async) Playwright instance."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def wait_until_idle(page, timeout_ms: int = 60_000, ready: str | None = None) -> None:
+    """Wait for the page's title, its ``ready`` marker if named, and the end of the script run."""
+    page.wait_for_selector("h1", timeout=timeout_ms)
+    if ready:
+        page.wait_for_selector(ready_selector(ready), state="attached", timeout=timeout_ms)
+    page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+
+
+def no_exceptions(page) -> None:
+    errors = page.locator("[data-testid='stException']")
+    assert errors.count() == 0, errors.first.inner_text()
