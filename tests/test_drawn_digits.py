@@ -1,8 +1,5 @@
 """The drawn-digit test set: strokes as people draw them, through the app's canvas pipeline."""
 
-import re
-from pathlib import Path
-
 import numpy as np
 
 from rnn_demo.canvas import CanvasInput, preprocess_canvas
@@ -55,9 +52,3 @@ def test_the_set_is_reproducible_and_matches_the_canvas_pipeline():
     centre_columns = (images * columns).sum(axis=(1, 2)) / mass
     assert np.abs(centre_rows - 14).max() < 1.0 and np.abs(centre_columns - 14).max() < 1.0
 
-
-def test_canvas_size_and_brush_are_the_apps():
-    """The app's module imports Streamlit, so its constants are read from its source."""
-    source = (Path(__file__).resolve().parents[1] / "rnn_demo" / "ui.py").read_text(encoding="utf-8")
-    assert int(re.search(r"^CANVAS_PIXELS = (\d+)", source, re.M)[1]) == CANVAS_PIXELS
-    assert int(re.search(r"^STROKE_WIDTH = (\d+)", source, re.M)[1]) == STROKE_WIDTH
