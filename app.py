@@ -1,20 +1,22 @@
 """RNN Lab: the entry point (`streamlit run app.py`, or `make run`).
 
-A frame only: page set-up and navigation. Each page is a short layout script
-in ``app_pages/``; the logic lives in ``rnn_demo`` (``ui`` for Streamlit glue,
-``figures`` for the charts).
+A frame only: page config and navigation, in :func:`rnn_demo.ui.navigation.run_app`
+(the registry of pages, ``PAGES``, is there too). Each page is a short layout
+script in ``pages/``; the logic lives in ``rnn_demo`` (``ui`` for the Streamlit
+layer, ``figures`` for the charts).
+
+Why the frame is a function, and why every page script starts with
+``navigation.page_entry()``: Streamlit 1.67 runs the first session after a
+server start in its legacy multipage mode when a ``pages/`` folder sits beside
+this file, and in that mode a deep link (``/inside``) runs the page script
+alone, without this frame. ``page_entry()`` notices a page run outside the
+frame and runs the frame instead; the frame's ``st.navigation`` routes the same
+URL to the same page (each page's file stem is its URL path) and ends the
+legacy mode for the whole server. So the first visitor's page, whatever URL
+they open, is drawn exactly like every later visitor's. The navigation
+module's docstring has the details.
 """
 
-import streamlit as st
+from rnn_demo.ui.navigation import run_app
 
-st.set_page_config(page_title="RNN Lab", page_icon=":material/gesture:", layout="wide")
-
-pages = [
-    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-    st.Page("app_pages/draw.py", title="Draw & predict", icon=":material/draw:", url_path="draw"),
-    st.Page("app_pages/inside.py", title="Look inside", icon=":material/visibility:", url_path="inside"),
-    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
-    st.Page("app_pages/learn.py", title="Learn", icon=":material/school:", url_path="learn"),
-]
-st.navigation(pages).run()
+run_app()

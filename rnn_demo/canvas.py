@@ -23,6 +23,10 @@ from PIL import Image
 
 from rnn_demo.reduction import SOURCE_SIZE, reduce_images
 
+# The app's drawing canvas (rnn_demo.ui.drawing): here, without Streamlit, so that the
+# drawn-digit test set and the benches draw exactly what a visitor draws.
+CANVAS_PIXELS = 280  # 10 screen pixels per MNIST pixel: big enough for a mouse or a finger
+STROKE_WIDTH = 22  # about MNIST's pen: strokes 2–3 pixels wide at 28×28
 DIGIT_BOX = 20  # MNIST scales each digit's longer side to 20 of the 28 pixels
 FIELD_CENTRE = (
     14.0  # measured on the embedded sample: mean centre of mass (14.0, 14.0), row/column index

@@ -27,10 +27,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
-from rnn_demo.canvas import CanvasInput, preprocess_canvas
+from rnn_demo.canvas import CANVAS_PIXELS, STROKE_WIDTH, CanvasInput, preprocess_canvas
 
-CANVAS_PIXELS = 280  # the app's canvas (rnn_demo.ui.CANVAS_PIXELS)
-STROKE_WIDTH = 22  # the app's brush (rnn_demo.ui.STROKE_WIDTH)
 SUPERSAMPLE = 2
 VARIATIONS = 9  # drawings per template
 SEED = 2026

@@ -2,8 +2,8 @@
 
 from test_app import click, finish_job, open_page
 
-from rnn_demo import ui
 from rnn_demo.canvas import NOTHING_DRAWN
+from rnn_demo.ui import resources
 
 
 def page_text(at) -> str:
@@ -13,7 +13,7 @@ def page_text(at) -> str:
 
 
 def test_a_dataset_that_cannot_be_loaded_is_a_message():
-    at = open_page("app_pages/train.py", dataset="fashion", arch="rnn", iterations="5")
+    at = open_page("train", dataset="fashion", arch="rnn", iterations="5")
     (message,) = [error.value for error in at.error]
     assert "Fashion-MNIST is not available" in message and "$RNN_DEMO_DATA_DIR" in message
     assert "job" not in at.session_state
@@ -23,18 +23,18 @@ def test_a_dataset_that_cannot_be_loaded_is_a_message():
 
 
 def test_an_empty_canvas_asks_for_a_drawing_instead_of_predicting():
-    at = open_page("app_pages/draw.py")
+    at = open_page("draw")
     assert not at.metric, "a prediction was shown for an empty canvas"
     assert NOTHING_DRAWN in [info.value for info in at.info]
 
 
 def test_a_full_server_tells_the_visitor_and_keeps_the_page_working():
-    queue = ui.training_queue()
+    queue = resources.training_queue()
     others = [f"visitor {number}" for number in range(queue.capacity + queue.max_waiting)]
     for ticket in others:
         queue.enter(ticket)
     try:
-        at = open_page("app_pages/train.py", arch="rnn", iterations="5")
+        at = open_page("train", arch="rnn", iterations="5")
         finish_job(click(at, "Train"))
         assert "The server is busy" in page_text(at) and "Try again in a moment" in page_text(at)
         assert [button for button in at.button if button.label == "Train"]  # nothing lost
@@ -48,10 +48,10 @@ def test_a_full_server_tells_the_visitor_and_keeps_the_page_working():
 
 def test_host_limits_cap_the_controls_and_links(monkeypatch):
     monkeypatch.setenv("RNN_DEMO_MAX_HIDDEN", "32")
-    ui.host_limits.clear()
+    resources.host_limits.clear()
     try:
-        at = open_page("app_pages/train.py", hidden="100")
+        at = open_page("train", hidden="100")
         assert "`hidden=100` was not used: hidden_units 100 is over this server's limit of 32" in page_text(at)
         assert at.number_input(key="w_hidden").max == 32
     finally:
-        ui.host_limits.clear()
+        resources.host_limits.clear()

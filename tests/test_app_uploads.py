@@ -7,6 +7,7 @@ from test_app import metric, open_page
 from rnn_demo.config import TrainConfig
 from rnn_demo.persistence import model_bytes
 from rnn_demo.training import train
+from rnn_demo.ui import resources
 
 
 @pytest.fixture(scope="module")
@@ -47,20 +48,20 @@ def messages(at) -> str:
     return " ".join(str(element.value) for element in [*at.error, *at.success])
 
 
-@pytest.mark.parametrize("page", ["app_pages/draw.py", "app_pages/inside.py"])
+@pytest.mark.parametrize("page", ["draw", "inside"])
 def test_a_good_upload_becomes_the_chosen_model(page, good_upload):
     at = upload(open_page(page), "my_gru.keras", good_upload)
     chosen = [radio for radio in at.radio if radio.label == "Model"][0]
     assert "Uploaded: my_gru.keras" in chosen.format_func(chosen.value)
     assert "Loaded my_gru.keras" in messages(at)
-    if page.endswith("inside.py"):
+    if page == "inside":
         assert metric(at, "Prediction")
 
 
 def test_the_upload_is_not_seen_by_another_visitor(good_upload):
-    mine = upload(open_page("app_pages/draw.py"), "mine.keras", good_upload)
+    mine = upload(open_page("draw"), "mine.keras", good_upload)
     assert "Uploaded: mine.keras" in model_labels(mine)
-    other = open_page("app_pages/draw.py")
+    other = open_page("draw")
     assert not any("mine.keras" in label for label in model_labels(other))
 
 
@@ -75,7 +76,7 @@ def test_the_upload_is_not_seen_by_another_visitor(good_upload):
     ],
 )
 def test_bad_uploads_are_refused_with_a_message(make, message, tmp_path):
-    at = upload(open_page("app_pages/draw.py"), "bad.keras", make(tmp_path))
+    at = upload(open_page("draw"), "bad.keras", make(tmp_path))
     assert message in messages(at)
     chosen = [radio for radio in at.radio if radio.label == "Model"][0]
     assert not any("bad.keras" in label for label in model_labels(at))
@@ -84,11 +85,9 @@ def test_bad_uploads_are_refused_with_a_message(make, message, tmp_path):
 
 def test_an_oversized_upload_is_refused(good_upload, monkeypatch):
     monkeypatch.setenv("RNN_DEMO_MAX_UPLOAD_MB", "0.01")
-    from rnn_demo import ui
-
-    ui.host_limits.clear()
+    resources.host_limits.clear()
     try:
-        at = upload(open_page("app_pages/draw.py"), "big.keras", good_upload)
+        at = upload(open_page("draw"), "big.keras", good_upload)
         assert "over this server's 0.0 MiB limit" in messages(at)
     finally:
-        ui.host_limits.clear()
+        resources.host_limits.clear()

@@ -17,7 +17,7 @@ import pytest
 
 from rnn_demo.config import TrainConfig
 from rnn_demo.jobs import JobError
-from rnn_demo.sessions import TrainingJob
+from rnn_demo.training_jobs import TrainingJob
 from rnn_demo.twin import twin_from_arrays
 from rnn_demo.workers import WorkerFailed, WorkerPool, WorkersBusy
 

@@ -2,9 +2,13 @@
 
 import streamlit as st
 
-from rnn_demo import figures, ui
+from rnn_demo import figures
+from rnn_demo.catalogue import comparison_curves, comparison_rows
 from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES, TrainConfig
-from rnn_demo.sessions import comparison_curves, comparison_rows
+from rnn_demo.ui import controls, markers, resources, training
+from rnn_demo.ui.navigation import friendly_errors, page_entry
+
+page_entry()
 
 st.title("Compare architectures")
 base = st.session_state.get("train_config", TrainConfig())
@@ -13,21 +17,21 @@ st.caption(
     f"Other settings come from the Train page: {base.hidden_units} hidden units, learning rate "
     f"{base.learning_rate:g}, batch {base.batch_size}, {base.layers} layers for the deep model."
 )
-with ui.friendly_errors():
+with friendly_errors():
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
-    archs = left.multiselect("Architectures", list(ARCHITECTURES), default=list(ui.RECIPES),
+    archs = left.multiselect("Architectures", list(ARCHITECTURES), default=list(controls.RECIPES),
                              format_func=ARCHITECTURE_NAMES.get, key="compare_archs")
     iterations = middle.number_input("Iterations each", 1, 2000, value=base.iterations, key="compare_iterations")
     seed = right.number_input("Seed", 0, 2**31 - 1, value=base.seed, key="compare_seed")
-    st.caption(f"**Data:** {ui.get_dataset(base.dataset).description}")
+    st.caption(f"**Data:** {resources.get_dataset(base.dataset).description}")
     if st.button("Train them one after another", type="primary", icon=":material/play_arrow:",
-                 disabled=ui.job_running() or not archs):
-        ui.start_job([base.replace(arch=arch, iterations=int(iterations), seed=int(seed)) for arch in archs])
+                 disabled=training.job_running() or not archs):
+        training.start_job([base.replace(arch=arch, iterations=int(iterations), seed=int(seed)) for arch in archs])
 
-    models = ui.session_models()
-    ui.live_training()
-    if not ui.job_running():
-        ui.job_error()
+    models = training.session_models()
+    training.live_training()
+    if not training.job_running():
+        training.job_error()
 
     if models:
         st.subheader("Models trained in this session")
@@ -49,7 +53,7 @@ with ui.friendly_errors():
                     "validation loss": st.column_config.NumberColumn(format="%.3f"),
                 },
             )
-    elif not ui.job_running():
+    elif not training.job_running():
         st.info("Nothing trained yet in this session: press the button above, or train on the Train page.",
                 icon=":material/info:")
-ui.page_ready("compare")
+markers.page_ready("compare")

@@ -2,7 +2,10 @@
 
 import streamlit as st
 
-from rnn_demo import ui
+from rnn_demo.ui import controls, markers, resources, training
+from rnn_demo.ui.navigation import friendly_errors, page_entry
+
+page_entry()
 
 st.title("Train a recurrent network")
 st.caption(
@@ -10,23 +13,23 @@ st.caption(
     "The settings are in the page's address: copy it to share this set-up."
 )
 
-controls, output = st.columns([1, 2], gap="large")
-with controls, ui.friendly_errors():
+settings, output = st.columns([1, 2], gap="large")
+with settings, friendly_errors():
     top = st.container()  # the Train button, above the controls: on a laptop the bottom is off-screen
-    config = ui.train_controls()
-    st.caption(f"**Data:** {ui.get_dataset(config.dataset).description}")
-    if top.button("Train", type="primary", icon=":material/play_arrow:", disabled=ui.job_running(),
+    config = controls.train_controls()
+    st.caption(f"**Data:** {resources.get_dataset(config.dataset).description}")
+    if top.button("Train", type="primary", icon=":material/play_arrow:", disabled=training.job_running(),
                   width="stretch"):
-        ui.start_job([config])
+        training.start_job([config])
 
 with output:
-    models = ui.session_models()
-    ui.live_training()
-    if not ui.job_running():
-        ui.job_error()
+    models = training.session_models()
+    training.live_training()
+    if not training.job_running():
+        training.job_error()
         if models:
-            with ui.friendly_errors():
-                ui.result_summary(models[-1])
+            with friendly_errors():
+                training.result_summary(models[-1])
         else:
             st.info(
                 "Pick a recipe on the left and press **Train**. The chapter's recipe "
@@ -34,4 +37,4 @@ with output:
                 "seconds on the embedded sample.",
                 icon=":material/arrow_back:",
             )
-ui.page_ready("train")
+markers.page_ready("train")

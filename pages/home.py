@@ -2,8 +2,11 @@
 
 import streamlit as st
 
-from rnn_demo import figures, ui
+from rnn_demo import figures
+from rnn_demo.ui import markers, resources
+from rnn_demo.ui.navigation import PAGE, page_entry, page_link
 
+page_entry()
 st.title("RNN Lab: reading digits one row at a time")
 st.markdown(
     "A recurrent neural network reads a sequence one step at a time and carries a "
@@ -20,26 +23,25 @@ st.markdown(
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.plotly_chart(figures.sequence_figure(ui.example_digit()), key="sequence")
+    st.plotly_chart(figures.sequence_figure(resources.example_digit()), key="sequence")
     st.caption(
         "Left: a validation digit at 16×16. Right: the same pixels as the network receives "
         "them — row t is the input vector x_t at timestep t."
     )
 with right:
     st.subheader("Where to start")
-    for page, label, icon, blurb in (
-        ("app_pages/draw.py", "Draw & predict", ":material/draw:", "Draw a digit and see what a trained LSTM thinks."),
-        ("app_pages/train.py", "Train", ":material/model_training:", "Pick a recipe and watch the loss fall, live."),
-        ("app_pages/inside.py", "Look inside", ":material/visibility:",
-         "Hidden states, gates and cell state, row by row."),
-        ("app_pages/compare.py", "Compare", ":material/compare_arrows:", "The four recipes on the same data and seed."),
-        ("app_pages/learn.py", "Learn", ":material/school:", "The equations, and where the chapter's code slips."),
+    for name, blurb in (
+        ("draw", "Draw a digit and see what a trained LSTM thinks."),
+        ("train", "Pick a recipe and watch the loss fall, live."),
+        ("inside", "Hidden states, gates and cell state, row by row."),
+        ("compare", "The four recipes on the same data and seed."),
+        ("learn", "The equations, and where the chapter's code slips."),
     ):
-        st.page_link(page, label=f"**{label}**", icon=icon)
+        page_link(name, f"**{PAGE[name].title}**")
         st.caption(blurb)
     st.info(
         "No training needed to begin: a small LSTM ships with the app. Models you train "
         "stay in your browser session; other visitors never see them.",
         icon=":material/info:",
     )
-ui.page_ready("home")
+markers.page_ready("home")

@@ -2,17 +2,15 @@
 
 import streamlit as st
 
-from rnn_demo import ui
+from rnn_demo.ui import markers
+from rnn_demo.ui.controls import try_it
+from rnn_demo.ui.navigation import page_entry
+
+page_entry()
 
 st.title("Learn: four ways to read a digit row by row")
 st.caption("Equations use S for input weights, W for recurrent weights and V for the output layer, "
            "as the chapter does; x_t is row t of the 16×16 image (16 numbers).")
-
-
-def try_it(*links: tuple[str, str, dict]) -> None:
-    """Buttons opening the live views a section talks about (page, label, query)."""
-    for column, (page, label, query) in zip(st.columns(len(links)), links, strict=True):
-        column.page_link(page, label=label, query_params=query, icon=":material/arrow_forward:")
 
 
 st.header("The set-up: an image as a sequence")
@@ -24,8 +22,8 @@ st.markdown(
     "iteration is one step on a fresh random batch of 500 images, so on full MNIST "
     "(60,000 images) the chapter's run sees each image less than once — not many epochs."
 )
-try_it(("app_pages/home.py", "See an image become 16 timesteps", {}),
-       ("app_pages/train.py", "Train the chapter's recipe", {}))
+try_it(("home", "See an image become 16 timesteps", {}),
+       ("train", "Train the chapter's recipe", {}))
 
 st.header("Recipe 1 — the basic RNN")
 st.markdown(
@@ -40,8 +38,8 @@ st.markdown(
     "sequence of any length with a fixed number of weights — something a plain feed-forward "
     "network with one input per pixel cannot do."
 )
-try_it(("app_pages/inside.py", "Watch a basic RNN's state row by row", {"arch": "rnn"}),
-       ("app_pages/train.py", "Train a basic RNN", {"arch": "rnn"}))
+try_it(("inside", "Watch a basic RNN's state row by row", {"arch": "rnn"}),
+       ("train", "Train a basic RNN", {"arch": "rnn"}))
 
 st.header("Recipe 2 — reading both ways: the bidirectional RNN")
 st.markdown(
@@ -54,8 +52,8 @@ st.latex(r"\overrightarrow{h}_t = \tanh(\overrightarrow{S} x_t + \overrightarrow
          r"\overleftarrow{W}\,\overleftarrow{h}_{t+1} + \overleftarrow{b})")
 st.latex(r"\text{scores} = V\,[\overrightarrow{h}_{16};\ \overleftarrow{h}_{1}] + c, \qquad "
          r"V \in \mathbb{R}^{10 \times 128}")
-try_it(("app_pages/inside.py", "See both reading directions", {"arch": "birnn"}),
-       ("app_pages/train.py", "Train a bidirectional RNN", {"arch": "birnn"}))
+try_it(("inside", "See both reading directions", {"arch": "birnn"}),
+       ("train", "Train a bidirectional RNN", {"arch": "birnn"}))
 
 st.header("Recipe 3 — going deep: three stacked GRU layers")
 st.markdown(
@@ -71,8 +69,8 @@ st.markdown(
     "put between the input and the state, between one state and the next, or between the state "
     "and the output."
 )
-try_it(("app_pages/inside.py", "Look at all three layers", {"arch": "deep"}),
-       ("app_pages/train.py", "Train the deep GRU", {"arch": "deep"}))
+try_it(("inside", "Look at all three layers", {"arch": "deep"}),
+       ("train", "Train the deep GRU", {"arch": "deep"}))
 
 st.header("Why plain RNNs forget: vanishing gradients")
 st.markdown(
@@ -94,8 +92,8 @@ st.markdown(
     "While the forget gate stays near 1 (the chapter starts its bias at 1.0 for exactly this "
     "reason), information and gradient pass through many rows almost unchanged."
 )
-try_it(("app_pages/inside.py", "Compare with a basic RNN's saturated units", {"arch": "rnn"}),
-       ("app_pages/inside.py", "See an LSTM's forget gate", {"arch": "lstm"}))
+try_it(("inside", "Compare with a basic RNN's saturated units", {"arch": "rnn"}),
+       ("inside", "See an LSTM's forget gate", {"arch": "lstm"}))
 
 st.header("Recipe 4 — the LSTM")
 st.markdown(
@@ -107,9 +105,9 @@ st.latex(r"f_t = \sigma(S_f x_t + W_f h_{t-1} + b_f) \quad i_t = \sigma(S_i x_t 
          r"\quad o_t = \sigma(S_o x_t + W_o h_{t-1} + b_o)")
 st.latex(r"\tilde C_t = \tanh(S_C x_t + W_C h_{t-1} + b_C), \quad "
          r"C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t, \quad h_t = o_t \odot \tanh(C_t)")
-try_it(("app_pages/inside.py", "Look inside the shipped LSTM", {"arch": "lstm"}),
-       ("app_pages/draw.py", "Draw a digit for the LSTM", {}),
-       ("app_pages/compare.py", "Race all four recipes", {}))
+try_it(("inside", "Look inside the shipped LSTM", {"arch": "lstm"}),
+       ("draw", "Draw a digit for the LSTM", {}),
+       ("compare", "Race all four recipes", {}))
 
 st.header("Where the chapter's code slips — and what this app does instead")
 st.markdown(
@@ -124,4 +122,4 @@ st.markdown(
 | The 16×16 images come from `reduceImage`, an image resize from an earlier chapter. | The reduction is not defined in the chapter itself. | One documented **area-average** reduction (`rnn_demo/reduction.py`), used for training, drawing and every page. |
 """
 )
-ui.page_ready("learn")
+markers.page_ready("learn")

@@ -1,15 +1,12 @@
-"""Per-visitor state without Streamlit: training jobs, the shared queue, links."""
+"""A visitor's training job without Streamlit: its thread, the shared queue, links."""
 
 import time
 
+from rnn_demo.catalogue import comparison_rows
 from rnn_demo.config import TrainConfig
 from rnn_demo.limits import HostLimits, TrainingQueue
-from rnn_demo.sessions import (
-    TrainingJob,
-    comparison_rows,
-    config_from_query,
-    config_to_query,
-)
+from rnn_demo.links import config_from_query, config_to_query
+from rnn_demo.training_jobs import TrainingJob
 
 
 def test_a_link_round_trips_and_bad_values_fall_back_with_a_message():

@@ -2,28 +2,32 @@
 
 import streamlit as st
 
-from rnn_demo import figures, ui
+from rnn_demo import figures
 from rnn_demo.config import ARCHITECTURES
+from rnn_demo.ui import inside, markers, pickers, resources
+from rnn_demo.ui.navigation import friendly_errors, page_entry
+
+page_entry()
 
 st.title("Look inside the network")
 st.caption(
     "Every chart puts timestep t on the same line as input row t: read down a chart to "
     "follow the network as it reads the digit."
 )
-with ui.friendly_errors():
+with friendly_errors():
     extra = []
     arch = st.query_params.get("arch")
     if arch in ARCHITECTURES:
-        extra = [ui.shipped_model(arch)]
+        extra = [resources.shipped_model(arch)]
     elif arch:
         st.warning(f"The link asks for architecture `{arch}`, which this app does not know; "
                    f"choose one of {', '.join(ARCHITECTURES)}.", icon=":material/link_off:")
-    model = ui.pick_model(extra=extra)
-    dataset = ui.get_dataset(model.dataset)
+    model = pickers.pick_model(extra=extra)
+    dataset = resources.get_dataset(model.dataset)
     names = dataset.class_names
     left, right = st.columns([2, 5], gap="large")
     with left:
-        digit = ui.pick_inside_input(dataset)
+        digit = pickers.pick_inside_input(dataset)
         trace = model.numpy_model.trace(digit.image16)
         st.metric("Prediction", names[trace.predicted_class], border=True,
                   help=f"{trace.probabilities[trace.predicted_class]:.1%} sure")
@@ -41,5 +45,5 @@ with ui.friendly_errors():
             "one row is blanked — the rows the decision leans on."
         )
     st.subheader(f"States and gates — {model.label}")
-    ui.layer_views(trace)
-ui.page_ready("inside")
+    inside.layer_views(trace)
+markers.page_ready("inside")

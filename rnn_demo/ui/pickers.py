@@ -1,0 +1,181 @@
+"""Choosing what the interactive pages show: a model (shipped, uploaded or trained here) and a digit.
+
+A visitor's uploads are read only in a worker process and kept in their
+session; the digit drawn on /draw is handed to /inside through the session
+(:func:`open_inside`, :func:`pick_inside_input`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import streamlit as st
+
+from rnn_demo.catalogue import InteractiveModel, uploaded_interactive_model
+from rnn_demo.data import Dataset
+from rnn_demo.errors import UserError
+from rnn_demo.limits import HostLimits
+from rnn_demo.ui.navigation import switch_to
+from rnn_demo.ui.resources import (
+    SHORT_JOB_WAIT_SECONDS,
+    get_dataset,
+    host_limits,
+    shipped_model,
+    worker_pool,
+)
+from rnn_demo.ui.training import session_models
+
+KEPT_UPLOADS = 3  # per session
+UPLOAD_SECONDS = 60.0  # a file that takes longer to load is treated as hostile
+
+
+def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choice") -> InteractiveModel:
+    """A switch between the shipped model, ``extra`` ones, uploads and this session's models.
+
+    The choice persists across pages; the newest model trained or uploaded here
+    is picked the first time it appears.
+    """
+    candidates = [
+        shipped_model(), *extra, *reversed(st.session_state.get("uploaded_models", [])),
+        *(m.as_interactive() for m in reversed(session_models())),
+    ]
+    by_key = {model.key: model for model in candidates}
+    latest = st.session_state.get("latest_model")
+    if latest is not None and st.session_state.get("latest_offered") != latest:
+        st.session_state["latest_offered"] = latest
+        st.session_state[key] = f"session-{latest}"
+    if extra and st.session_state.get("extra_offered") != extra[0].key:
+        st.session_state["extra_offered"] = extra[0].key
+        st.session_state[key] = extra[0].key
+    if st.session_state.get(key) not in by_key:
+        st.session_state[key] = candidates[0].key
+    widget_key = f"{key}_widget"
+
+    def remember() -> None:
+        st.session_state[key] = st.session_state[widget_key]
+
+    # The widget's own state is dropped on other pages; ``key`` carries the choice.
+    st.session_state[widget_key] = st.session_state[key]
+    chosen_key = st.radio(
+        "Model", list(by_key), format_func=lambda k: by_key[k].label, key=widget_key,
+        on_change=remember, horizontal=True,
+    )
+    model = by_key[chosen_key]
+    st.caption(model.description)
+    model_upload(key)
+    return model
+
+
+KEPT_UPLOADS = 3  # per session
+
+
+def model_upload(choice_key: str) -> None:
+    """Let the visitor load a ``.keras`` file trained elsewhere, for this session only.
+
+    Size-capped by the host (``RNN_DEMO_MAX_UPLOAD_MB``) and read only in a
+    worker process (Keras's safe mode, from a private temporary folder, checked
+    to compute exactly what its NumPy twin computes): a file that crashes or
+    hangs the loader costs that worker, never this server. Each file is processed once; its outcome (the
+    model, or the message why not) stays while the file stays in the uploader.
+    """
+    limits = host_limits()
+    with st.expander("Use your own model (.keras)", icon=":material/upload_file:"):
+        upload = st.file_uploader(
+            "A `.keras` file downloaded from the Train page or saved with `python -m rnn_demo train --out`",
+            type=["keras"], key=f"{choice_key}_upload",
+            # The browser refuses larger files at once; the exact cap is checked on load.
+            max_upload_size=math.ceil(limits.max_upload_mb),
+            help=f"Up to {limits.max_upload_mb:g} MB. Loaded in Keras's safe mode: no code "
+            "inside the file can run. Only you see it, and only in this session.",
+        )
+        if upload is None:
+            return
+        data = upload.getvalue()
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        outcomes = st.session_state.setdefault("upload_outcomes", {})
+        if digest not in outcomes:
+            outcomes[digest] = _load_upload(data, upload.name, f"upload-{digest}", limits)
+        outcome = outcomes[digest]
+        if isinstance(outcome, str):
+            st.error(outcome, icon=":material/error:")
+            return
+        uploaded = st.session_state.setdefault("uploaded_models", [])
+        if outcome not in uploaded:
+            uploaded.append(outcome)
+            del uploaded[:-KEPT_UPLOADS]
+            st.session_state[choice_key] = outcome.key
+            st.rerun()  # so the model switch above offers (and selects) it
+        st.success(f"Loaded {upload.name}: choose it above as “{outcome.label}”.", icon=":material/check:")
+
+
+def _load_upload(data: bytes, name: str, key: str, limits: HostLimits) -> InteractiveModel | str:
+    """The uploaded model for the pages, or the message saying why it was refused."""
+    try:
+        arrays, metadata = worker_pool().run(
+            "read_upload", data, name, limits.max_upload_bytes,
+            get_dataset("mnist").valid_sequences[:32],
+            timeout=UPLOAD_SECONDS, wait_for_worker=SHORT_JOB_WAIT_SECONDS,
+        )
+    except UserError as error:
+        return str(error)
+    return uploaded_interactive_model(arrays, metadata, name, key)
+
+
+@dataclass(frozen=True, eq=False)
+class DigitInput:
+    """An input for the interactive pages: ``image16`` ``(16, 16)`` float32 in [0, 1];
+    ``label`` the true class if known; ``source`` says where it came from."""
+
+    image16: np.ndarray
+    label: int | None
+    source: str
+    image28: np.ndarray | None = field(default=None)
+
+
+def pick_validation_digit(dataset: Dataset, *, key: str) -> DigitInput:
+    """A validation image chosen by index (or at random), works where drawing can't."""
+    index_key = f"{key}_index"
+    st.session_state.setdefault(index_key, 0)
+
+    def random_digit() -> None:
+        st.session_state[index_key] = int(np.random.default_rng().integers(dataset.n_valid))
+
+    left, right = st.columns(2, vertical_alignment="bottom")
+    left.number_input(f"Validation image (0–{dataset.n_valid - 1})", 0, dataset.n_valid - 1, key=index_key)
+    right.button("Random", on_click=random_digit, icon=":material/casino:", key=f"{key}_random")
+    index = int(st.session_state[index_key])
+    label = int(dataset.y_valid[index])
+    return DigitInput(
+        dataset.valid_sequences[index], label,
+        f"validation image #{index} (a {dataset.class_names[label]})",
+        dataset.x_valid[index].astype(np.float32) / 255.0,
+    )
+
+
+def open_inside(digit: DigitInput) -> None:
+    """Hand ``digit`` to the /inside page and go there."""
+    st.session_state["inside_input"] = digit
+    switch_to("inside")
+
+
+def pick_inside_input(dataset: Dataset) -> DigitInput:
+    """The digit handed over from /draw (or last drawn), else a validation digit."""
+    handed = st.session_state.get("inside_input") or st.session_state.get("last_drawn")
+    options = (["handed", "validation"] if handed is not None else ["validation"])
+    labels = {"handed": f"From Draw: {handed.source}" if handed else "", "validation": "A validation digit"}
+    if st.session_state.get("inside_source") not in options:
+        st.session_state["inside_source"] = options[0]
+    st.session_state["inside_source_widget"] = st.session_state["inside_source"]
+
+    def remember() -> None:
+        st.session_state["inside_source"] = st.session_state["inside_source_widget"]
+
+    choice = st.radio("Input", options, format_func=labels.get, key="inside_source_widget",
+                      on_change=remember, horizontal=True)
+    if choice == "handed":
+        return handed
+    return pick_validation_digit(dataset, key="inside_digit")

@@ -1,0 +1,91 @@
+"""What every session of this server shares, read-only and cached (``st.cache_resource``).
+
+The worker pool, datasets, the host's limits and training queue, the backend's
+GPU status and the shipped model of each architecture (its NumPy twin, read
+from ``rnn_demo/assets/models/<arch>.npz``). Nothing a visitor trains or
+uploads goes here: that stays in their session.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from rnn_demo.catalogue import InteractiveModel
+from rnn_demo.config import ARCHITECTURE_NAMES
+from rnn_demo.data import Dataset
+from rnn_demo.executors import make_pool
+from rnn_demo.limits import HostLimits, TrainingQueue
+from rnn_demo.shipped import shipped_model_path
+from rnn_demo.twin import load_twin, twin_path
+
+# A short job (dataset, upload, download) waits this long for a worker busy training.
+SHORT_JOB_WAIT_SECONDS = 60.0
+
+
+@st.cache_resource(show_spinner=False)
+def worker_pool():
+    """The server's worker processes (or its Ray cluster), one per training slot.
+
+    Started by the first visit and kept warm; every Keras job of every
+    session runs there (:mod:`rnn_demo.workers`).
+    """
+    return make_pool(host_limits().max_concurrent_trainings)
+
+
+@st.cache_resource(show_spinner="Loading the digits…")
+def get_dataset(name: str = "mnist") -> Dataset:
+    """The dataset ``name`` as the workers see it (shared by all sessions, never modified).
+
+    Loaded by a worker, so that the same source (and the same split) serves
+    training and the pages, and Keras's downloader stays out of this process.
+    """
+    return worker_pool().run("dataset", name, wait_for_worker=SHORT_JOB_WAIT_SECONDS)
+
+
+@st.cache_resource(show_spinner=False)
+def host_limits() -> HostLimits:
+    """The host's caps (``RNN_DEMO_MAX_*`` environment variables), read once."""
+    return HostLimits.from_environment()
+
+
+@st.cache_resource(show_spinner=False)
+def training_queue() -> TrainingQueue:
+    """The one queue of training slots every session of this server shares."""
+    limits = host_limits()
+    return TrainingQueue(limits.max_concurrent_trainings, limits.max_waiting)
+
+
+@st.cache_resource(show_spinner=False)
+def gpu_status() -> tuple[list[str], str]:
+    """(GPU names the workers' Keras backend sees, backend name)."""
+    info = worker_pool().run("warm_up", wait_for_worker=SHORT_JOB_WAIT_SECONDS)
+    return info["gpus"], info["backend"]
+
+
+@st.cache_resource(show_spinner=False)
+def shipped_model(arch: str = "lstm") -> InteractiveModel:
+    """The shipped model of ``arch`` (its NumPy twin), read once for everyone."""
+    twin = load_twin(twin_path(shipped_model_path(arch)))
+    meta = twin.metadata
+    config = meta.get("config", {})
+    accuracy = meta.get("val_accuracy")
+    description = (
+        f"Shipped with the app: {ARCHITECTURE_NAMES[arch]}, {config.get('hidden_units', 64)} units, "
+        f"trained for {meta.get('iterations', '?')} iterations"
+        + (" with augmented digits" if config.get("augment") else "")
+        + f" on {meta.get('data_description', 'MNIST')}; accuracy on the 1,000 validation digits "
+        "it never saw: " + (f"{accuracy:.1%}." if isinstance(accuracy, float) else "unknown.")
+    )
+    return InteractiveModel(
+        f"shipped-{arch}", f"Shipped {ARCHITECTURE_NAMES[arch]}", arch, meta.get("dataset", "mnist"),
+        description, twin.numpy_model,
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def example_digit(index: int = 7) -> np.ndarray:
+    """``(16, 16)`` one validation digit of the embedded sample (no download, no Keras)."""
+    from rnn_demo.data import load_embedded
+
+    return load_embedded().valid_sequences[index]

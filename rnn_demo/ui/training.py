@@ -1,0 +1,259 @@
+"""This session's training: starting a job, its live view while it runs, its results after.
+
+A :class:`~rnn_demo.training_jobs.TrainingJob` trains in a worker process and
+is followed by a background thread; the session keeps the job
+(``st.session_state["job"]``) and the models it finished (``"trained"``).
+:func:`live_training` is a fragment re-run every half second that draws from
+the job's buffer; :func:`result_summary` draws a finished run. What each view
+shows is marked for the tests (:func:`rnn_demo.ui.markers.status_block`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from rnn_demo import figures
+from rnn_demo.catalogue import TrainedModel
+from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
+from rnn_demo.training_jobs import POLL_SECONDS, TrainingJob
+from rnn_demo.ui.markers import queue_position_block, status_block
+from rnn_demo.ui.resources import (
+    SHORT_JOB_WAIT_SECONDS,
+    get_dataset,
+    host_limits,
+    training_queue,
+    worker_pool,
+)
+
+KEPT_MODELS = 8  # per session, so a long class does not grow a session without bound
+MISCLASSIFIED_SHOWN = 24
+
+
+def _session_watch():
+    """A callable telling (from any thread) whether this script's session is still open."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None or not Runtime.exists():
+        return lambda: True  # AppTest and bare runs have no runtime to ask
+    runtime = Runtime.instance()
+    return lambda: runtime.is_active_session(context.session_id)
+
+
+def current_job() -> TrainingJob | None:
+    """This session's job (running or finished but not yet collected)."""
+    return st.session_state.get("job")
+
+
+def job_running() -> bool:
+    job = current_job()
+    return job is not None and not job.done
+
+
+def session_models() -> list[TrainedModel]:
+    """Models trained in this session, oldest first; collects a finished job's models."""
+    models = st.session_state.setdefault("trained", [])
+    job = current_job()
+    if job is not None and job.done and not job.harvested:
+        job.harvested = True
+        snapshot = job.snapshot()
+        models.extend(snapshot.finished)
+        del models[:-KEPT_MODELS]
+        st.session_state["job_error"] = snapshot.error
+        if snapshot.finished:
+            st.session_state["latest_model"] = snapshot.finished[-1].number
+    return models
+
+
+def start_job(configs: Sequence[TrainConfig]) -> TrainingJob | None:
+    """Start training ``configs`` (one dataset) for this session, unless a job runs.
+
+    Data problems and the host's limits are checked here, in the script, so
+    they appear as messages at once rather than from the thread.
+    """
+    if job_running():
+        st.warning("A training run is still going; stop it or wait for it first.")
+        return None
+    dataset = get_dataset(configs[0].dataset)
+    for config in configs:
+        host_limits().check(config)
+    numbers = st.session_state.get("model_counter", 0)
+    st.session_state["model_counter"] = numbers + len(configs)
+    session_models()  # collect the previous job before replacing it
+    st.session_state["job_error"] = None
+    job = TrainingJob(
+        configs, worker_pool(), numbers + 1, data_description=dataset.description,
+        queue=training_queue(), session_alive=_session_watch(),
+    ).start()
+    st.session_state["job"] = job
+    return job
+
+
+def _seconds(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "…"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _poll_seconds(job: TrainingJob | None) -> float | None:
+    """How often the live view redraws: ``None`` once there is nothing left to follow.
+
+    One pace for queued and running jobs alike: a fragment whose ``run_every``
+    changed between runs could lose its browser-side timer (seen in the load
+    test as a page stuck on "training" after its run had finished).
+    """
+    if job is None or job.done:
+        return None
+    return POLL_SECONDS
+
+
+def live_training() -> None:
+    """The live view of this session's job (nothing when no job runs).
+
+    Call it at one place of a page, whether or not a job runs, *after*
+    :func:`session_models`: the fragment then keeps one id across full runs.
+    A fragment with ``run_every`` keeps its browser-side timer until the next
+    full run reaches the browser, so ticks sent meanwhile name the fragment
+    again; with the id kept they meet a fragment that draws nothing, instead
+    of one that no longer exists (a warning in the server log per tick).
+    A queued job is shown without its chart (its place in the queue is all there is).
+    """
+    st.fragment(_live_view, run_every=_poll_seconds(current_job()))()
+
+
+def _live_view() -> None:
+    job = current_job()
+    if job is None or job.harvested:
+        return  # the page draws the results; this is a late tick
+    snapshot = job.snapshot()
+    if snapshot.done:
+        st.rerun()  # the page draws the results
+    config = snapshot.config
+    last = snapshot.last
+    total = len(job.configs)
+    heading = f"Training {ARCHITECTURE_NAMES[config.arch]}"
+    if total > 1:
+        heading += f" — model {snapshot.index + 1} of {total}"
+    st.subheader(heading)
+    st.caption(f"Data: {job.data_description}")
+    stopping = job.stop_event.is_set()
+    stop_help = "Ends training after the current iteration and keeps what the model learned."
+    if snapshot.queue_state is not None and snapshot.queue_state.position > 0:
+        with status_block("queued"), queue_position_block(snapshot.queue_state.position):
+            st.info(snapshot.queue_state.message, icon=":material/hourglass_top:")
+        st.button("Leaving the queue…" if stopping else "Leave the queue", on_click=job.stop,
+                  disabled=stopping, icon=":material/logout:", help="Gives up your place; nothing is trained.")
+        return
+    done = last.iteration if last else 0
+    with status_block("running"):
+        st.progress(done / config.iterations, text=f"iteration {done} of {config.iterations}")
+    columns = st.columns(4)
+    columns[0].metric("Training loss", f"{last.train_loss:.3f}" if last else "…")
+    columns[1].metric(
+        "Validation accuracy", f"{snapshot.val_accuracy[-1]:.1%}" if snapshot.val_accuracy else "…"
+    )
+    columns[2].metric("Samples/s", f"{last.samples_per_second:,.0f}" if last else "…")
+    columns[3].metric("Time left", _seconds(last.seconds_left) if last else "…")
+    st.plotly_chart(_live_figure(job, snapshot), key="live_curve")
+    st.button(
+        "Stopping…" if stopping else "Stop", on_click=job.stop, disabled=stopping,
+        icon=":material/stop_circle:", type="primary", help=stop_help,
+    )
+
+
+def _live_figure(job: TrainingJob, snapshot):
+    """The live curve, rebuilt only when a point was added since the last redraw."""
+    version = (id(job), snapshot.index, len(snapshot.train_loss), len(snapshot.val_iterations))
+    cached = st.session_state.get("live_figure")
+    if cached is None or cached[0] != version:
+        figure = figures.training_curves(
+            snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy,
+            iterations=snapshot.config.iterations,
+        )
+        cached = st.session_state["live_figure"] = (version, figure)
+    return cached[1]
+
+
+def job_error() -> None:
+    """The last job's error, if any, with its status marker (``refused`` or ``failed``)."""
+    message = st.session_state.get("job_error")
+    if not message:
+        return
+    job = current_job()
+    refused = job is not None and job.queue_state is not None and job.queue_state.refused
+    with status_block("refused" if refused else "failed"):
+        st.error(message, icon=":material/error:")
+    snapshot = job.snapshot() if job is not None else None
+    if snapshot is not None and snapshot.train_loss:
+        st.caption(f"The curve as far as the training got ({len(snapshot.train_loss)} iterations):")
+        st.plotly_chart(
+            figures.training_curves(
+                snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss,
+                snapshot.val_accuracy, iterations=snapshot.config.iterations,
+            ),
+            key="failed_curve",
+        )
+
+
+def result_summary(trained: TrainedModel) -> None:
+    """Scores, curve, confusion matrix, mistakes and a download for one finished run."""
+    result = trained.result
+    with status_block(result.status):
+        if result.status == "diverged":
+            st.warning(result.message[:1].upper() + result.message[1:], icon=":material/warning:")
+        elif result.status == "stopped":
+            st.info(result.message[:1].upper() + result.message[1:] + "; the model keeps what it learned.")
+        else:
+            st.success(f"{ARCHITECTURE_NAMES[result.config.arch]}: {result.message}.")
+    st.caption(f"Data: {result.data_description}")
+    columns = st.columns(4)  # five big numbers did not fit beside the controls
+    columns[0].metric("Validation accuracy", f"{result.val_accuracy:.1%}")
+    columns[1].metric("Validation loss", f"{result.val_loss:.3f}")
+    columns[2].metric("Parameters", f"{result.params:,}")
+    columns[3].metric("Training time", f"{result.train_seconds:.1f} s",
+                      help=f"{result.samples_per_second:,.0f} training samples per second.")
+    history = result.history
+    st.plotly_chart(
+        figures.training_curves(
+            history.train_loss, history.val_iterations, history.val_loss, history.val_accuracy,
+            iterations=result.config.iterations,
+        ),
+        key=f"curve_{trained.number}",
+    )
+    dataset = get_dataset(result.dataset)
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("**Confusion matrix** (validation set)")
+        st.plotly_chart(figures.confusion_figure(result.confusion, dataset.class_names))
+    with right:
+        wrong = np.flatnonzero(result.val_predictions != dataset.y_valid)
+        st.markdown(f"**Misclassified validation images**: {len(wrong)} of {result.n_valid}")
+        if len(wrong):
+            shown = wrong[:MISCLASSIFIED_SHOWN]
+            names = dataset.class_names
+            captions = [
+                f"{names[dataset.y_valid[i]]}→{names[result.val_predictions[i]]}" for i in shown
+            ]
+            # Upscaled with nearest-neighbour so the 16×16 pixels stay visible as pixels.
+            tiles = [np.kron(dataset.valid_sequences[i], np.ones((4, 4), dtype=np.float32)) for i in shown]
+            st.image(tiles, caption=captions, width=64, clamp=True)
+            st.caption("Each caption reads *true → predicted*.")
+    metadata = {**result.summary(), "history": history.to_dict()}
+    st.download_button(
+        "Download this model (.keras)", data=lambda: _model_file(trained, metadata),
+        file_name=f"rnn_demo_{result.config.arch}_{trained.number}.keras",
+        mime="application/octet-stream", on_click="ignore", icon=":material/download:",
+    )
+
+
+def _model_file(trained: TrainedModel, metadata: dict) -> bytes:
+    """The ``.keras`` file of ``trained``, written by a worker when the visitor clicks."""
+    return worker_pool().run(
+        "model_file", trained.result.config, trained.arrays, metadata,
+        wait_for_worker=SHORT_JOB_WAIT_SECONDS,
+    )
