@@ -16,7 +16,7 @@ FASHION := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.runtime $(VENV)/.dev /usr/bin/chromium $(FASHION)
+test: $(VENV)/.runtime $(VENV)/.dev $(VENV)/.ray /usr/bin/chromium $(FASHION)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
@@ -40,6 +40,11 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/python -m pip install $(PIP_QUIET) -r requirements-dev.txt
+	touch $@
+
+# Ray is optional (RNN_DEMO_RAY_ADDRESS, see README); the tests start a local head.
+$(VENV)/.ray: requirements-ray.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install $(PIP_QUIET) -r requirements-ray.txt
 	touch $@
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download

@@ -83,13 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with _quiet_stderr():
         import keras  # noqa: F401 - TensorFlow's start-up log lines are noise here
-    from rnn_demo.data import DataError
-    from rnn_demo.devices import DeviceError
-    from rnn_demo.persistence import ModelFileError
+    from rnn_demo.errors import UserError
 
     try:
         return {"train": _train, "evaluate": _evaluate, "explain": _explain, "info": _info}[args.command](args)
-    except (ConfigError, DataError, DeviceError, ModelFileError) as error:
+    except UserError as error:  # bad config, data, device or model file; a job refused or lost on Ray
         print(f"rnn_demo {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILURE
 
@@ -102,32 +100,93 @@ def _train(args) -> int:
     )
     if args.out and not args.out.endswith(".keras"):
         raise ConfigError(f"--out must name a .keras file; got {args.out!r}")
+    from rnn_demo.executors import RAY_ADDRESS_VARIABLE, ray_address
+
+    on_ray = ray_address() is not None
+    if on_ray and args.data_dir:
+        raise ConfigError(
+            f"--data-dir names a folder on this machine, but {RAY_ADDRESS_VARIABLE} sends the training "
+            "to a Ray cluster, whose workers load the data themselves (set RNN_DEMO_DATA_DIR there)"
+        )
+    stop = threading.Event()
+    bar = ProgressBar(config.iterations)
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        if on_ray:
+            pool, result, arrays = _train_on_ray(config, args.validate_every, bar, stop)
+        else:
+            pool, result, arrays = None, _train_here(config, args, bar, stop), None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+    try:
+        _status(
+            f"{result.message}: validation accuracy {result.val_accuracy:.4f}, loss {result.val_loss:.4f}; "
+            f"{result.train_seconds:.1f} s, {result.samples_per_second:,.0f} samples/s on {result.device}"
+        )
+        summary = result.summary()
+        if args.out:
+            metadata = {**summary, "history": result.history.to_dict()}
+            saved = _save_from_ray(pool, config, arrays, metadata, args.out) if on_ray else _save_here(
+                result, metadata, args.out
+            )
+            summary["saved_to"] = str(saved)
+            _status(f"saved to {args.out}")
+    finally:
+        if pool is not None:
+            pool.close()
+    summary["executor"] = "ray" if on_ray else "local"
+    _report(summary, args.json, ("arch", "params", "val_accuracy", "val_loss", "train_seconds"))
+    return EXIT_FAILURE if result.status == "diverged" else 0
+
+
+def _train_here(config, args, bar, stop):
+    """Train in this process; the engine's result (with its Keras model)."""
     from rnn_demo.data import load_dataset
     from rnn_demo.training import train
 
     dataset = load_dataset(config.dataset, args.data_dir)
     _status(f"data: {dataset.description}")
-    stop = threading.Event()
-    bar = ProgressBar(config.iterations)
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-    try:
-        result = train(config, dataset, on_progress=bar.update, stop=stop, validate_every=args.validate_every)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        bar.close()
-    _status(
-        f"{result.message}: validation accuracy {result.val_accuracy:.4f}, loss {result.val_loss:.4f}; "
-        f"{result.train_seconds:.1f} s, {result.samples_per_second:,.0f} samples/s on {result.device}"
-    )
-    summary = result.summary()
-    if args.out:
-        from rnn_demo.persistence import save_model
+    return train(config, dataset, on_progress=bar.update, stop=stop, validate_every=args.validate_every)
 
-        metadata = {**summary, "history": result.history.to_dict()}
-        summary["saved_to"] = str(save_model(result.model, args.out, metadata))
-        _status(f"saved to {args.out}")
-    _report(summary, args.json, ("arch", "params", "val_accuracy", "val_loss", "train_seconds"))
-    return EXIT_FAILURE if result.status == "diverged" else 0
+
+def _train_on_ray(config, validate_every, bar, stop):
+    """Train on the Ray cluster; ``(pool, RunRecord, twin arrays)``, the pool still open."""
+    from rnn_demo.executors import make_pool
+
+    pool = make_pool(1)
+    _status(f"training on the Ray cluster at {pool.address}")
+
+    def on_event(event: tuple) -> None:
+        kind, payload = event
+        if kind == "progress":
+            bar.update(payload)
+
+    try:
+        record, arrays = pool.run("train", config, validate_every, on_event=on_event, stop=stop.is_set)
+    except BaseException:
+        pool.close()
+        raise
+    _status(f"data: {record.data_description}")
+    return pool, record, arrays
+
+
+def _save_here(result, metadata: dict, out: str):
+    from rnn_demo.persistence import save_model
+
+    return save_model(result.model, out, metadata)
+
+
+def _save_from_ray(pool, config, arrays: dict, metadata: dict, out: str):
+    """Write the ``.keras`` file a cluster worker builds from ``arrays``, and its twin beside it."""
+    from pathlib import Path
+
+    from rnn_demo.twin import save_twin, twin_from_arrays, twin_path
+
+    path = Path(out)
+    path.write_bytes(pool.run("model_file", config, arrays, metadata))
+    save_twin(twin_path(path), twin_from_arrays(arrays), metadata)
+    return path
 
 
 def _evaluate(args) -> int:
