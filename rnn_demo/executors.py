@@ -8,6 +8,11 @@ local :class:`rnn_demo.workers.WorkerPool`. ``RNN_DEMO_RAY_GPUS``
 (:data:`RAY_GPUS_VARIABLE`) is each training's share of a GPU on the cluster
 (``0.25``: four trainings per GPU; default 0, CPU only).
 
+The local pool's recycling limits come from the environment too:
+``RNN_DEMO_WORKER_MAX_JOBS`` (jobs before a worker is replaced) and
+``RNN_DEMO_WORKER_MAX_MB`` (resident MiB above which a worker is replaced
+after its job).
+
 Both pools answer to :class:`Pool`; callers use ``run`` and nothing else of
 either, so the same code runs on one machine and on many.
 """
@@ -30,6 +35,8 @@ from rnn_demo.workers import (
 
 RAY_ADDRESS_VARIABLE = "RNN_DEMO_RAY_ADDRESS"
 RAY_GPUS_VARIABLE = "RNN_DEMO_RAY_GPUS"
+MAX_JOBS_VARIABLE = "RNN_DEMO_WORKER_MAX_JOBS"
+MAX_MEMORY_VARIABLE = "RNN_DEMO_WORKER_MAX_MB"
 
 
 class Pool(Protocol):
@@ -72,11 +79,25 @@ def ray_gpus() -> float:
     return share
 
 
+def _positive(variable: str, kind: type, default):
+    """A positive number from the environment variable ``variable``, or ``default`` when unset."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"{variable} must be a positive {'whole ' if kind is int else ''}number; got {raw!r}")
+    return value
+
+
 def make_pool(
     size: int,
     *,
-    max_jobs: int = DEFAULT_MAX_JOBS,
-    max_memory_mb: float = DEFAULT_MAX_MEMORY_MB,
+    max_jobs: int | None = None,
+    max_memory_mb: float | None = None,
     stop_grace: float = STOP_GRACE_SECONDS,
 ) -> Pool:
     """A :class:`~rnn_demo.ray_pool.RayPool` when :data:`RAY_ADDRESS_VARIABLE` is set, else a
@@ -86,6 +107,10 @@ def make_pool(
     ``max_memory_mb`` does not apply: Ray's own memory monitor ends a worker
     that outgrows its node.
     """
+    if max_jobs is None:
+        max_jobs = _positive(MAX_JOBS_VARIABLE, int, DEFAULT_MAX_JOBS)
+    if max_memory_mb is None:
+        max_memory_mb = _positive(MAX_MEMORY_VARIABLE, float, DEFAULT_MAX_MEMORY_MB)
     address = ray_address()
     if address is None:
         return WorkerPool(size, max_jobs=max_jobs, max_memory_mb=max_memory_mb, stop_grace=stop_grace)

@@ -46,7 +46,11 @@ from dataclasses import dataclass
 from rnn_demo import jobs
 from rnn_demo.errors import UserError
 
-DEFAULT_MAX_JOBS = 20
+# Each training leaves a worker ~10 MiB bigger even after Keras's clear_session
+# and malloc_trim (measured: TensorFlow keeps per-model state); replacing a
+# worker every few jobs bounds that, at the cost of one warm-up (seconds of one
+# core, while no visitor waits: the next job goes to the other worker).
+DEFAULT_MAX_JOBS = 4
 DEFAULT_MAX_MEMORY_MB = 1500.0
 STOP_GRACE_SECONDS = 5.0
 STOP_CAP = 4  # × stop_grace: the longest a stop may take, however chatty the worker
