@@ -2,8 +2,9 @@
 
 Each worker is a standard-library ``ProcessPoolExecutor`` of one spawned
 process (TensorFlow is not fork-safe), started with the server and warmed at
-once: its initializer imports Keras, so the first visitor does not pay for
-it. One executor per worker keeps faults apart: if a process dies (killed,
+once by a first job (:func:`rnn_demo.jobs.warm_up`: Keras imported, the
+default dataset loaded, two training steps taken), so the first visitor does
+not pay for it. One executor per worker keeps faults apart: if a process dies (killed,
 out of memory, a crash in native code), only its own executor breaks, only
 the job it ran fails, and a fresh worker takes its place.
 
@@ -92,14 +93,13 @@ class _QueueChannel:
 
 
 def _initialise(events, stop_event) -> None:
-    """Runs once in each new worker process: keep the channel, import Keras."""
+    """Runs once in each new worker process, before its first job (the warm-up)."""
     global _channel
     # A Ctrl-C in the terminal reaches the whole process group; the server
     # decides when its workers end.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _channel = _QueueChannel(events, stop_event)
-    jobs.warm_up(_channel)
 
 
 def resident_mb(pid: int | None = None) -> float:
