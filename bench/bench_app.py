@@ -1,11 +1,12 @@
 """Bench the app: cold start, and the time from a stroke's end to its prediction.
 
-1. **Cold start**: a fresh ``streamlit run app.py`` process until the home page
-   answers HTTP 200 on ``/`` and the health endpoint ``/_stcore/health`` does.
+1. **Cold start**: a fresh ``streamlit run app.py`` process (``tests/harness.py``'s
+   :class:`Server`, as the tests start it) until the health endpoint
+   ``/_stcore/health`` answers HTTP 200, and until the home page ``/`` does.
 2. **Stroke → prediction**: the pure path the Draw page runs after each stroke:
    the canvas's RGBA image → :func:`rnn_demo.canvas.preprocess_canvas` → the
-   shipped model's :class:`~rnn_demo.trace.NumpyModel` probabilities. Strokes
-   are synthetic digits drawn with Pillow at the canvas's size and pen width.
+   shipped LSTM's NumPy twin's probabilities. Strokes are synthetic digits drawn
+   with Pillow at the canvas's size and pen width (:mod:`rnn_demo.canvas`).
 
 Each measurement is repeated; the medians of the runs are printed. Usage::
 
@@ -15,13 +16,9 @@ Each measurement is repeated; the medians of the runs are printed. Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -30,48 +27,19 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CANVAS_PIXELS = 280  # as rnn_demo.ui.CANVAS_PIXELS (not imported: ui imports Streamlit)
-STROKE_WIDTH = 22
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as reply:
-            return reply.status == 200
-    except OSError:
-        return False
+from rnn_demo.canvas import CANVAS_PIXELS, STROKE_WIDTH  # noqa: E402
+from tests.harness import ARTIFACTS, SERVER_START_SECONDS, Server  # noqa: E402
 
 
 def cold_start() -> tuple[float, float]:
     """Seconds from process start to ``/`` answering 200, and to the health endpoint doing so."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "RNN_DEMO_OFFLINE": "1"},
-    )
-    home = health = None
-    try:
-        while health is None or home is None:
-            if process.poll() is not None or time.perf_counter() - started > 120:
-                raise RuntimeError("streamlit did not start within 120 s")
-            if home is None and answers(f"{base}/"):
-                home = time.perf_counter() - started
-            if health is None and answers(f"{base}/_stcore/health"):
-                health = time.perf_counter() - started
+    with Server(log_path=ARTIFACTS / "bench_app" / "streamlit.log") as server:
+        health = time.perf_counter() - server.started_at  # Server returns once healthy
+        while not server.answers("/"):
+            if time.perf_counter() - server.started_at > SERVER_START_SECONDS:
+                raise RuntimeError(f"/ did not answer within {SERVER_START_SECONDS} s")
             time.sleep(0.02)
-    finally:
-        process.terminate()
-        process.wait(10)
+        home = time.perf_counter() - server.started_at
     return home, health
 
 
@@ -116,10 +84,10 @@ def main() -> None:
     print(f"  process start → GET / = 200:               {statistics.median(s[0] for s in starts):6.2f} s")
     print(f"  process start → GET /_stcore/health = 200: {statistics.median(s[1] for s in starts):6.2f} s")
 
-    from rnn_demo.persistence import load_model
-    from rnn_demo.trace import NumpyModel
+    from rnn_demo.shipped import shipped_model_path
+    from rnn_demo.twin import load_twin, twin_path
 
-    model = NumpyModel.from_keras(load_model(ROOT / "rnn_demo/assets/default_model.keras").model)
+    model = load_twin(twin_path(shipped_model_path("lstm"))).numpy_model  # what the Draw page uses
     strokes = synthetic_strokes(args.strokes)
     stroke_latencies(model, strokes[:10])  # warm caches (Pillow, NumPy) before timing
     runs = [stroke_latencies(model, strokes) for _ in range(args.runs)]

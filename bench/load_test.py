@@ -3,7 +3,8 @@
 What it does, all on loopback (127.0.0.1) and bounded by one global deadline:
 
 1. starts ``streamlit run app.py`` on a free port (offline, headless, host
-   limits passed through the environment) and waits for ``/_stcore/health``;
+   limits passed through the environment) and waits for ``/_stcore/health``
+   (``tests/harness.py``'s :class:`Server`, as the tests and the other benches);
 2. opens one Chromium (Debian's, niced so the server keeps priority on a small
    machine, as visitors' browsers would run elsewhere: ``--browser-nice``) with one browser
    context per visitor: each visitor loads ``/``, then the teacher's link to
@@ -21,7 +22,8 @@ What it does, all on loopback (127.0.0.1) and bounded by one global deadline:
 
 Figures: trainings finished; visitors told the server is busy, refused or
 queued (a queued visitor counts when their page ever showed the app's
-``train-status-queued`` marker, recorded by a MutationObserver as it appears); page
+``train-status-queued`` marker, recorded by a MutationObserver as it appears,
+with the place in the queue the marker's ``train-queue-position-<n>`` gives); page
 load times before and during training (browser) and HTTP GET times (side
 thread); Train click → answer and → result; the server's peak RSS; and the
 cores the server, the browsers and everything else used meanwhile (the
@@ -47,8 +49,6 @@ import json
 import math
 import os
 import re
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -57,40 +57,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "artifacts" / "load_test"
-CHROMIUM = "/usr/bin/chromium"
-# As in tests/test_browser.py, plus a resolver rule that fails every host name
-# but loopback: the load test may only talk to 127.0.0.1.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
+sys.path.insert(0, str(ROOT))
+
+from tests.harness import ARTIFACTS as ARTIFACTS_ROOT  # noqa: E402
+from tests.harness import (  # noqa: E402
+    CHROMIUM,
+    QUEUE_POSITION_JS,
+    STATUS_PREFIX,
+    Server,
+    launch_chromium,
+    page_url,
+    process_tree,
+    wait_until_idle,
+)
+
+ARTIFACTS = ARTIFACTS_ROOT / "load_test"
 RECIPE = "arch=lstm&hidden=64&lr=0.01&batch=500"  # the chapter's LSTM recipe
 POLL_SECONDS = 0.5  # as often as the app's live view redraws
-SERVER_START_SECONDS = 90
 HTTP_TIMEOUT_SECONDS = 10
 PROBE_LOAD_LIMIT_MS = 60_000  # a page load slower than this counts as an error
-# Markers the app draws (rnn_demo.ui.page_ready / status_block): CSS classes, not English text.
-READY_MARKER = {"/": ".st-key-page-ready-home", "/train": ".st-key-page-ready-train"}
-STATUS_PREFIX = "st-key-train-status-"
-QUEUE_POSITION = re.compile(r"number (\d+) in the queue")  # rnn_demo.limits.QueueState.message
 ITERATION = re.compile(r"iteration (\d+) of")  # the live view's progress bar
 # Every status marker the page has ever shown, recorded as it appears (a
-# MutationObserver), so a queue wait shorter than one poll still counts.
+# MutationObserver), so a queue wait shorter than one poll still counts; for
+# "queued", the highest place in the queue its position marker gave.
 SEEN_STATUSES_JS = f"""(() => {{
     window.__rnnSeen = {{}};
+    const queuePosition = {QUEUE_POSITION_JS};
     const record = () => document.querySelectorAll("[class*='{STATUS_PREFIX}']").forEach(element => {{
         for (const name of element.classList) {{
             if (name.startsWith("{STATUS_PREFIX}")) {{
                 const status = name.slice({len(STATUS_PREFIX)});
-                const position = (element.innerText.match(QUEUE) || [])[1];
-                window.__rnnSeen[status] = Math.max(window.__rnnSeen[status] || 0, +(position || 1));
+                window.__rnnSeen[status] = Math.max(window.__rnnSeen[status] || 0, queuePosition(element) || 1);
             }}
         }}
     }});
-    const QUEUE = /{QUEUE_POSITION.pattern}/;
-    new MutationObserver(record).observe(document, {{subtree: true, childList: true, characterData: true}});
+    new MutationObserver(record).observe(document, {{subtree: true, childList: true, attributes: true}});
 }})()"""
 # One round trip per poll: everything the visitor's outcome depends on.
 PAGE_STATE_JS = """() => {
@@ -113,41 +114,9 @@ PAGE_STATE_JS = """() => {
 # a result or a refusal) or an exception.
 RESPONDED_JS = f"""() => document.querySelector(
         "[class*='{STATUS_PREFIX}'], [data-testid='stException']")"""
-IDLE_JS = "!document.querySelector(\"[data-testid='stStatusWidget']\")"
 
 
 # ------------------------------------------------------------------ the server
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _status_kib(pid: int, key: str) -> int:
-    """``key`` (e.g. ``VmRSS``) from ``/proc/PID/status`` in KiB; 0 if the process is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def _process_tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (from ``/proc/PID/task/*/children``)."""
-    tree, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        tree.append(current)
-        for children in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
-                pending.extend(int(child) for child in children.read_text().split())
-            except OSError:
-                continue
-    return tree
 
 
 def machine_busy_seconds() -> float:
@@ -161,7 +130,7 @@ def machine_busy_seconds() -> float:
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by ``pid`` and its descendants, ended ones included."""
     ticks = 0
-    for member in _process_tree(pid):
+    for member in process_tree(pid):
         try:
             # Fields 14–17 (utime, stime, and cutime, cstime: the ended children a
             # process has waited for) follow the ")" that ends the command name.
@@ -170,79 +139,6 @@ def tree_cpu_seconds(pid: int) -> float:
         except (OSError, ValueError):
             continue
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-class Server:
-    """``streamlit run app.py`` on a free loopback port, stopped on exit whatever happens."""
-
-    def __init__(self, limits_env: dict[str, str], log_path: Path):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.limits_env = limits_env
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> Server:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py",
-                 "--server.headless", "true", "--server.port", str(self.port),
-                 "--server.address", "127.0.0.1",
-                 # No usage statistics (they would leave loopback) and no file
-                 # watcher (other people's edits must not disturb a measurement).
-                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "RNN_DEMO_OFFLINE": "1", **self.limits_env},
-            )
-        try:
-            self._wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited at start; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"streamlit not healthy after {SERVER_START_SECONDS} s; see {self.log_path}")
-
-    def memory_kib(self) -> tuple[int, int]:
-        """(RSS of the server and its children now, the server's own peak RSS ``VmHWM``)."""
-        rss = sum(_status_kib(pid, "VmRSS") for pid in _process_tree(self.process.pid))
-        return rss, _status_kib(self.process.pid, "VmHWM")
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    def tracebacks(self) -> list[str]:
-        """The last line of each Python traceback in the server's log (exception type and message)."""
-        lines = self.log_path.read_text(errors="replace").splitlines()
-        found = []
-        for number, line in enumerate(lines):
-            if line.startswith("Traceback"):
-                tail = next((later for later in lines[number + 1:] if later and not later.startswith(" ")), line)
-                found.append(tail.strip()[:300])
-        return found
 
 
 class SideProbe(threading.Thread):
@@ -342,15 +238,15 @@ class Run:
                             tree_cpu_seconds(os.getpid()), machine_busy_seconds()))
 
 
-async def load(page, run: Run, path: str, query: str = "", limit_ms: float = math.inf) -> float:
-    """Open ``path`` and return the seconds until its last element shows and the run has ended.
+async def load(page, run: Run, name: str, query: str = "", limit_ms: float = math.inf) -> float:
+    """Open page ``name`` and return the seconds until its ready marker shows and the run has ended.
 
     Waits at most ``limit_ms`` for each step, and never past the deadline.
     """
     started = time.monotonic()
-    await page.goto(f"{run.base}{path}{query}", wait_until="commit", timeout=min(limit_ms, run.left_ms()))
-    await page.locator(READY_MARKER[path]).first.wait_for(state="attached", timeout=min(limit_ms, run.left_ms()))
-    await page.wait_for_function(IDLE_JS, polling=100, timeout=min(limit_ms, run.left_ms()))
+    await page.goto(page_url(run.base, name, query), wait_until="commit",
+                    timeout=min(limit_ms, run.left_ms()))
+    await wait_until_idle(page, timeout_ms=min(limit_ms, run.left_ms()), ready=name)
     return time.monotonic() - started
 
 
@@ -382,10 +278,8 @@ async def visitor(browser, run: Run, record: Visitor) -> None:
     arrived = False
     try:
         record.outcome = "loading"
-        record.cold_loads.append(await load(page, run, "/"))
-        record.cold_loads.append(
-            await load(page, run, "/train", f"?{RECIPE}&iterations={run.iterations}")
-        )
+        record.cold_loads.append(await load(page, run, "home"))
+        record.cold_loads.append(await load(page, run, "train", f"{RECIPE}&iterations={run.iterations}"))
         record.outcome = "ready"
         run.arrive()
         arrived = True
@@ -455,19 +349,19 @@ async def page_probe(browser, run: Run) -> None:
     await run.go.wait()
     try:
         while not run.all_done.is_set() and time.monotonic() < run.deadline:
-            for path in ("/", "/train"):
+            for name in ("home", "train"):
                 try:
-                    seconds = await load(page, run, path, limit_ms=PROBE_LOAD_LIMIT_MS)
+                    seconds = await load(page, run, name, limit_ms=PROBE_LOAD_LIMIT_MS)
                 except PlaywrightError as error:  # its TimeoutError included
                     if time.monotonic() > run.deadline - 1:
                         break  # cut short by the deadline: the visitors report that
-                    run.probe_errors.append(f"probe: loading {path}: {str(error).splitlines()[0][:300]}")
+                    run.probe_errors.append(f"probe: loading {name}: {str(error).splitlines()[0][:300]}")
                     await screenshot(page, f"probe-{len(run.probe_errors)}")
                     continue
                 if await page.locator("[data-testid='stException']").count():
-                    run.probe_errors.append(f"probe: exception on {path}")
+                    run.probe_errors.append(f"probe: exception on {name}")
                     await screenshot(page, f"probe-{len(run.probe_errors)}")
-                run.probe_loads.append((path, seconds))
+                run.probe_loads.append((name, seconds))
     finally:
         await context.close()
 
@@ -483,8 +377,8 @@ def deprioritise_browsers(server_pid: int, niceness: int) -> bool:
     on that autogroup, which every later renderer of the browser joins.
     """
     done = False
-    server_tree = set(_process_tree(server_pid))
-    for pid in _process_tree(os.getpid()):
+    server_tree = set(process_tree(server_pid))
+    for pid in process_tree(os.getpid()):
         if pid in server_tree:
             continue
         try:
@@ -500,12 +394,12 @@ async def drive(server: Server, args: argparse.Namespace, deadline: float) -> tu
     """Run every visitor and the page probe against ``server``."""
     from playwright.async_api import async_playwright
 
-    run = Run(server.base, server.process.pid, args.iterations, args.visitors, deadline, asyncio.Event(), asyncio.Event())
+    run = Run(server.base, server.pid, args.iterations, args.visitors, deadline, asyncio.Event(), asyncio.Event())
     records = [Visitor(number) for number in range(1, args.visitors + 1)]
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch_chromium(playwright)
         try:
-            if args.browser_nice and not deprioritise_browsers(server.process.pid, args.browser_nice):
+            if args.browser_nice and not deprioritise_browsers(server.pid, args.browser_nice):
                 print("note: could not lower the browsers' priority (no autogroup here)", file=sys.stderr)
             probe = asyncio.create_task(page_probe(browser, run))
             await asyncio.gather(*(visitor(browser, run, record) for record in records))
@@ -660,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     limits_env = {variable: str(value) for variable, value in (
         ("RNN_DEMO_MAX_TRAININGS", args.max_trainings), ("RNN_DEMO_MAX_WAITING", args.max_waiting),
     ) if value is not None}
-    with Server(limits_env, ARTIFACTS / "server.log") as server:
+    with Server(env=limits_env, log_path=ARTIFACTS / "server.log") as server:
         probe = SideProbe(server)
         probe.start()
         try:

@@ -6,14 +6,20 @@
   processes, and which heavy native libraries a process has mapped.
 * Chromium: Debian's ``/usr/bin/chromium`` with the arguments that work here
   (:data:`CHROMIUM_ARGS`; every host name but loopback fails to resolve).
-* The app's markers (:func:`ready_selector`, :func:`status_selector`) and the
-  waits built on them, so nothing waits on a fixed sleep or on English text.
+* The app's pages and markers, read from the app itself
+  (:data:`rnn_demo.ui.navigation.PAGES`, :mod:`rnn_demo.ui.markers`):
+  :func:`page_url`, :func:`ready_selector`, :func:`status_selector`, the
+  JavaScript that reads the queue position, and the waits built on them (sync
+  and async Playwright alike), so nothing waits on a fixed sleep or on English text.
+* What each page's heading says (:data:`HEADINGS`), the tests' expectation.
 
-Everything talks to 127.0.0.1 only.
+Everything talks to 127.0.0.1 only. Used by the tests, ``bench/soak.py``,
+``bench/bench_app.py`` and ``bench/load_test.py``.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 import subprocess
@@ -21,6 +27,14 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from rnn_demo.ui.markers import (
+    CSS_KEY_PREFIX,
+    QUEUE_POSITION_KEY_PREFIX,
+    READY_KEY_PREFIX,
+    STATUS_KEY_PREFIX,
+)
+from rnn_demo.ui.navigation import PAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -33,7 +47,34 @@ CHROMIUM_ARGS = [
 SERVER_START_SECONDS = 90
 # The Streamlit status widget shows while a script run is going on.
 IDLE_JS = "!document.querySelector(\"[data-testid='stStatusWidget']\")"
-STATUS_PREFIX = "st-key-train-status-"
+STATUS_PREFIX = CSS_KEY_PREFIX + STATUS_KEY_PREFIX  # the class of every training status marker
+QUEUE_PREFIX = CSS_KEY_PREFIX + QUEUE_POSITION_KEY_PREFIX
+# ``(element) => n``: the queue position marked inside ``element`` (0 when none).
+QUEUE_POSITION_JS = f"""element => {{
+    const marker = element.querySelector("[class*='{QUEUE_PREFIX}']");
+    const name = marker && Array.from(marker.classList).find(c => c.startsWith("{QUEUE_PREFIX}"));
+    return name ? +name.slice({len(QUEUE_PREFIX)}) : 0;
+}}"""
+# Points in the live training curve's loss trace (-1 before it is drawn). Plotly keeps
+# the trace on its div as sent: a plain array, or a typed array {dtype, bdata}
+# (base64) as plotly.py encodes NumPy data.
+CURVE_POINTS_JS = """() => {
+    const plot = document.querySelector("[data-testid='stPlotlyChart'] .js-plotly-plot");
+    if (!plot || !plot.data || !plot.data.length) return -1;
+    const x = plot.data[0].x;
+    if (Array.isArray(x) || ArrayBuffer.isView(x)) return x.length;
+    const size = {i1: 1, u1: 1, i2: 2, u2: 2, i4: 4, u4: 4, f4: 4, f8: 8}[x.dtype];
+    return atob(x.bdata).length / size;
+}"""
+# What each page's title (h1) says: what a visitor must see.
+HEADINGS = {
+    "home": "RNN Lab: reading digits one row at a time",
+    "train": "Train a recurrent network",
+    "draw": "Draw a digit",
+    "inside": "Look inside the network",
+    "compare": "Compare architectures",
+    "learn": "Learn: four ways to read a digit row by row",
+}
 
 
 def free_port() -> int:
@@ -42,13 +83,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def page_url(base: str, name: str, query: str = "") -> str:
+    """The address of page ``name`` on the server at ``base``, with ``query`` (``"a=1&b=2"``)."""
+    return f"{base}/{PAGE[name].url_path}" + (f"?{query}" if query else "")
+
+
 def ready_selector(page: str) -> str:
-    """The CSS selector of page ``page``'s ready marker (``rnn_demo.ui.page_ready``)."""
-    return f".st-key-page-ready-{page}"
+    """The CSS selector of page ``page``'s ready marker (``rnn_demo.ui.markers.page_ready``)."""
+    return f".{CSS_KEY_PREFIX}{READY_KEY_PREFIX}{page}"
 
 
 def status_selector(status: str) -> str:
-    """The selector of a training status marker (``rnn_demo.ui.status_block``)."""
+    """The selector of a training status marker (``rnn_demo.ui.markers.status_block``)."""
     return f".{STATUS_PREFIX}{status}"
 
 
@@ -133,7 +179,7 @@ class Server:
                 raise RuntimeError(f"streamlit exited at start; see {self.log_path}")
             if self.answers("/_stcore/health"):
                 return
-            time.sleep(0.1)
+            time.sleep(0.02)
         raise RuntimeError(f"streamlit not healthy after {SERVER_START_SECONDS} s; see {self.log_path}")
 
     def answers(self, path: str, timeout: float = 2) -> bool:
@@ -194,12 +240,23 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def wait_until_idle(page, timeout_ms: int = 60_000, ready: str | None = None) -> None:
-    """Wait for the page's title, its ``ready`` marker if named, and the end of the script run."""
-    page.wait_for_selector("h1", timeout=timeout_ms)
-    if ready:
-        page.wait_for_selector(ready_selector(ready), state="attached", timeout=timeout_ms)
-    page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+def wait_until_idle(page, timeout_ms: float = 60_000, ready: str | None = None):
+    """Wait for the page's ``ready`` marker if named, and the end of the script run.
+
+    Works with sync and async Playwright alike: with an async ``page`` it
+    returns the coroutine to await.
+    """
+    if inspect.iscoroutinefunction(page.wait_for_function):
+        return _wait_until_idle_async(page, timeout_ms, ready)
+    page.locator(ready_selector(ready) if ready else "h1").first.wait_for(state="attached", timeout=timeout_ms)
+    page.wait_for_function(IDLE_JS, polling=100, timeout=timeout_ms)
+    return None
+
+
+async def _wait_until_idle_async(page, timeout_ms: float, ready: str | None) -> None:
+    await page.locator(ready_selector(ready) if ready else "h1").first.wait_for(
+        state="attached", timeout=timeout_ms)
+    await page.wait_for_function(IDLE_JS, polling=100, timeout=timeout_ms)
 
 
 def no_exceptions(page) -> None:
