@@ -179,3 +179,37 @@ def test_a_session_job_keeps_the_curve_when_its_worker_dies(pool):
     assert snapshot.error.startswith("Training failed: the worker process stopped unexpectedly")
     assert len(snapshot.train_loss) >= 5 and not snapshot.finished
     assert pool.run("train", QUICK, None)[0].status == "completed"
+
+
+def hostile_upload(tmp_path) -> bytes:
+    """A real ``.keras`` file whose model is harmless in shape but huge inside: an
+    LSTM of 6,000 units, whose orthogonal initialiser alone keeps a loader busy
+    for many seconds (a stand-in for any file that makes the loader hang)."""
+    import json
+    import zipfile
+
+    from rnn_demo.models import build_model
+    from rnn_demo.persistence import save_model
+
+    honest = save_model(build_model(TrainConfig(hidden_units=4)), tmp_path / "honest.keras", {},
+                        with_twin=False)
+    hostile = tmp_path / "hostile.keras"
+    with zipfile.ZipFile(honest) as source, zipfile.ZipFile(hostile, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                for layer in config["config"]["layers"]:
+                    if layer["class_name"] == "LSTM":
+                        layer["config"]["units"] = 6000
+                data = json.dumps(config).encode()
+            target.writestr(item, data)
+    return hostile.read_bytes()
+
+
+def test_a_hostile_upload_costs_a_worker_not_the_server(pool, tmp_path):
+    data = hostile_upload(tmp_path)
+    assert len(data) < 100_000  # small on the wire, within any upload cap
+    with pytest.raises(WorkerFailed, match="did not finish within 3 s"):
+        pool.run("read_upload", data, "hostile.keras", 2**20, np.zeros((2, 16, 16)), timeout=3)
+    assert pool.run("train", QUICK, None)[0].status == "completed"
