@@ -32,11 +32,17 @@ from tests.harness import (  # noqa: E402
     launch_chromium,
     maps_library,
     no_exceptions,
+    status_kib,
     status_selector,
     wait_until_idle,
 )
 
 VISIT_TIMEOUT_MS = 180_000
+# A worker replaced after its job warms up for seconds; memory is read once the
+# processes are settled: the same processes, each within SETTLED_MIB, for SETTLED_SECONDS.
+SETTLED_MIB = 2.0
+SETTLED_SECONDS = 3.0
+SETTLE_LIMIT_SECONDS = 120.0
 
 
 @dataclass
@@ -65,6 +71,24 @@ def visit(browser, base: str, iterations: int) -> None:
         context.close()
 
 
+def settled_memory(server: Server) -> tuple[float, float]:
+    """(server MiB, total MiB) once no worker is starting or warming up (see SETTLED_*)."""
+    deadline = time.monotonic() + SETTLE_LIMIT_SECONDS
+    previous = None
+    stable_since = time.monotonic()
+    while time.monotonic() < deadline:
+        pids = tuple(sorted(server.worker_pids()))
+        sizes = {pid: status_kib(pid, "VmRSS") / 1024 for pid in pids}
+        if previous is None or previous[0] != pids or any(
+            abs(sizes[pid] - previous[1][pid]) > SETTLED_MIB for pid in pids
+        ):
+            previous, stable_since = (pids, sizes), time.monotonic()
+        elif time.monotonic() - stable_since >= SETTLED_SECONDS:
+            break
+        time.sleep(0.5)
+    return server.memory_mib()
+
+
 def soak(visitors: int, iterations: int, idle: float, env: dict[str, str] | None = None,
          report=print) -> list[Sample]:
     """Run the soak; ``report`` receives each :class:`Sample` as it is taken."""
@@ -78,7 +102,7 @@ def soak(visitors: int, iterations: int, idle: float, env: dict[str, str] | None
         try:
             for number in range(1, visitors + 1):
                 visit(browser, server.base, iterations)
-                own, total = server.memory_mib()
+                own, total = settled_memory(server)
                 samples.append(Sample(f"visitor {number}", own, total, len(server.worker_pids()),
                                       time.perf_counter() - started))
                 report(samples[-1])
@@ -87,7 +111,7 @@ def soak(visitors: int, iterations: int, idle: float, env: dict[str, str] | None
         if idle:
             time.sleep(idle)  # the bench's whole point is the idle wait; no marker to wait on
             server.answers("/")  # a request, so Streamlit's session store is touched
-            own, total = server.memory_mib()
+            own, total = settled_memory(server)
             samples.append(Sample(f"idle {idle:g} s", own, total, len(server.worker_pids()),
                                   time.perf_counter() - started))
             report(samples[-1])
