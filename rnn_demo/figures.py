@@ -551,3 +551,52 @@ def step_through_figure(
     _layout(figure, height=height)
     figure.update_layout(margin={"b": 130})  # room below for the buttons and the slider
     return figure
+
+
+RIGHT_COLOUR = "#1a7f37"  # a correct guess
+WRONG_COLOUR = "#b42318"  # a wrong one
+
+
+def showcase_figure(
+    images: np.ndarray,
+    labels: Sequence[int],
+    readout_probabilities: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    height: int = 330,
+) -> go.Figure:
+    """Watch it learn: ``k`` digits side by side, each above its row-by-row readout.
+
+    ``images`` ``(k, 16, 16)`` and their true ``labels`` ``(k,)``; ``readout_probabilities``
+    ``(k, 16, 10)``: row t = the model's class probabilities had the image ended after
+    row t (its last row is the model's answer). Each column is titled with the guess,
+    green when right and red when wrong; the readout's rows line up with the image's.
+    """
+    images = np.asarray(images, dtype=float)
+    readout = np.asarray(readout_probabilities, dtype=float)
+    names = [str(name) for name in class_names]
+    count = len(images)
+    titles = []
+    for label, probabilities in zip(labels, readout[:, -1], strict=True):
+        guess = int(probabilities.argmax())
+        colour = RIGHT_COLOUR if guess == int(label) else WRONG_COLOUR
+        titles.append(f"<span style='color:{colour}'><b>{names[guess]}</b> {probabilities[guess]:.0%}</span>")
+    figure = make_subplots(
+        rows=2, cols=count, row_heights=[0.42, 0.58], vertical_spacing=0.04, horizontal_spacing=0.012,
+        subplot_titles=titles + [""] * count,
+    )
+    for column in range(1, count + 1):
+        figure.add_trace(_image_trace(images[column - 1]), row=1, col=column)
+        figure.add_trace(
+            go.Heatmap(
+                z=readout[column - 1], x=names, y=ROWS, colorscale=PROBABILITY, zmin=0, zmax=1,
+                showscale=False, hovertemplate="after row %{y}: P(%{x}) = %{z:.3f}<extra></extra>",
+            ),
+            row=2, col=column,
+        )
+    figure.update_yaxes(autorange="reversed", showticklabels=False)
+    figure.update_xaxes(showticklabels=False)
+    figure.update_xaxes(type="category", showticklabels=True, tickfont={"size": 8}, row=2)
+    figure.update_yaxes(showticklabels=True, tickmode="array", tickvals=[1, 8, 16], row=2, col=1)
+    figure.update_yaxes(title_text="after row", row=2, col=1)
+    return _layout(figure, height=height)

@@ -8,7 +8,8 @@ Keras at the top, so the web process can import it to name jobs; every job
 imports what it needs when it runs.
 
 A job talks to whoever waits for it through a :class:`Channel`: ``report``
-sends an event (``("progress", Progress)`` per training iteration), and
+sends an event (``("progress", Progress)`` per training iteration, and
+``("weights", (iteration, twin arrays))`` every few iterations), and
 ``stop_requested`` says whether the visitor pressed Stop or left. Errors meant
 for people (bad config, data, device or model file) come back as
 :class:`JobError`, whose class lives here, so unpickling it in the web
@@ -17,6 +18,7 @@ process imports nothing heavy.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import Protocol
@@ -29,6 +31,11 @@ from rnn_demo.errors import UserError
 # Validation passes per live run: a readable curve at a few per cent of the time.
 LIVE_VALIDATION_POINTS = 15
 WARM_UP_ITERATIONS = 2
+# Weight snapshots per live run, for the "watch it learn" view: each costs a
+# copy of the weights, a NumPy twin and a trip through the worker's queue
+# (about a millisecond on the chapter's LSTM), so 50 per run stay within a few
+# per cent of training time (bench/bench_watch.py measures it, on and off).
+LIVE_WEIGHT_SNAPSHOTS = 50
 
 
 class JobError(UserError):
@@ -94,14 +101,20 @@ def dataset(channel: Channel, name: str):
     return cached_dataset(name)
 
 
-def train(channel: Channel, config: TrainConfig, validate_every: int | None = None):
+def weights_interval(iterations: int) -> int:
+    """Iterations between two weight snapshots: :data:`LIVE_WEIGHT_SNAPSHOTS` per run."""
+    return max(1, math.ceil(iterations / LIVE_WEIGHT_SNAPSHOTS))
+
+
+def train(channel: Channel, config: TrainConfig, validate_every: int | None = None,
+          weights_every: int | None = None):
     """Train ``config`` on its dataset; ``(RunRecord, twin arrays)``.
 
     Progress goes to ``channel`` after every iteration; a stop request ends
-    training after the current one (the record says ``"stopped"``).
+    training after the current one (the record says ``"stopped"``). Every
+    ``weights_every`` iterations (default :func:`weights_interval`; 0: never)
+    the model's twin arrays go too, as ``("weights", (iteration, arrays))``.
     """
-    import math
-
     from rnn_demo.devices import resolve_device
     from rnn_demo.trace import NumpyModel
     from rnn_demo.training import train as run_engine
@@ -109,10 +122,21 @@ def train(channel: Channel, config: TrainConfig, validate_every: int | None = No
 
     resolve_device(config.device)  # a GPU asked for on a CPU worker is refused here
     every = validate_every or max(1, math.ceil(config.iterations / LIVE_VALIDATION_POINTS))
+    if weights_every is None:
+        weights_every = weights_interval(config.iterations)
+    iteration = [0]
+
+    def progress(progress) -> None:
+        iteration[0] = progress.iteration
+        channel.report(("progress", progress))
+
+    def weights(model) -> None:
+        channel.report(("weights", (iteration[0], twin_arrays(NumpyModel.from_keras(model)))))
+
     result = run_engine(
-        config, cached_dataset(config.dataset),
-        on_progress=lambda progress: channel.report(("progress", progress)),
+        config, cached_dataset(config.dataset), on_progress=progress,
         stop=_StopFlag(channel), validate_every=every,
+        on_weights=weights if weights_every else None, weights_every=weights_every or 1,
     )
     return result.record(), twin_arrays(NumpyModel.from_keras(result.model))
 

@@ -282,6 +282,12 @@ class NumpyModel:
         """``(n, 10)`` float32 class probabilities for ``(n, 16, 16)`` or ``(16, 16)`` images."""
         return softmax(self._logits(self._check_images(images))).astype(np.float32)
 
+    def predict_readout(self, images) -> np.ndarray:
+        """``(n, 16, 10)`` float32: the class probabilities had each image ended after
+        row t, for ``(n, 16, 16)`` images (the readout of :meth:`trace_many`, alone)."""
+        batch = self._check_images(images)
+        return softmax(self._readout_logits(batch, self._run_layers(batch))).astype(np.float32)
+
     def _readout_logits(self, images, results) -> np.ndarray:
         """``(n, T, 10)``: the output had the image ended after each timestep."""
         top_layer, top = self.layers[-1], results[-1]

@@ -212,6 +212,23 @@ class _Run:
         return False
 
 
+def _with_weights(on_progress, on_weights, every: int, model) -> Callable[[Progress], None]:
+    """``on_progress``, then ``on_weights(model)`` every ``every`` iterations and at the last."""
+    if every < 1:
+        raise ConfigError(f"weights_every must be at least 1; got {every}")
+
+    def report(progress: Progress) -> None:
+        if on_progress is not None:
+            on_progress(progress)
+        if progress.iteration % every == 0 or progress.iteration == progress.iterations:
+            sync = getattr(model, "jax_state_sync", None)  # JAX keeps weights outside fit's model
+            if sync is not None:
+                sync()
+            on_weights(model)
+
+    return report
+
+
 def train(
     config: TrainConfig,
     dataset: Dataset,
@@ -219,6 +236,8 @@ def train(
     on_progress: Callable[[Progress], None] | None = None,
     stop: StopSignal | None = None,
     validate_every: int | None = None,
+    on_weights: Callable[[keras.Model], None] | None = None,
+    weights_every: int = 1,
 ) -> TrainingResult:
     """Train ``config``'s model on ``dataset`` and score it on the validation split.
 
@@ -228,6 +247,10 @@ def train(
     ends the run as ``"diverged"`` and restores the weights of the last
     iteration whose validation loss was sound (or the initial weights); so does
     a loss above :data:`DIVERGENCE_LOSS`.
+
+    ``on_weights`` (optional) is called with the model, its weights current,
+    after every ``weights_every``-th iteration and the last (e.g. to show a
+    live model's guesses; see :func:`rnn_demo.jobs.train`).
     """
     if dataset.name != config.dataset:
         raise ConfigError(f"config asks for dataset {config.dataset!r} but got {dataset.name!r}")
@@ -241,6 +264,8 @@ def train(
     with keras.device(device.keras_name):
         model = build_model(config)
         compile_model(model, config.learning_rate, metrics=[BatchLoss()])
+        if on_weights is not None:
+            on_progress = _with_weights(on_progress, on_weights, weights_every, model)
         run = _Run(model, config, dataset, on_progress, stop, schedule)
         callback = _EngineCallback(run)
         bytes_per_iteration = config.batch_size * train_x[0].nbytes

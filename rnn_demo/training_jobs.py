@@ -33,7 +33,8 @@ class JobSnapshot:
 
     ``train_loss`` ``(iterations so far,)``; ``val_*`` at ``val_iterations``;
     ``last`` is the latest :class:`~rnn_demo.records.Progress` (None before
-    the first iteration); ``index`` is the config being trained (0-based);
+    the first iteration); ``weights`` the latest snapshot of the current run's
+    weights the worker sent (``jobs.train``), for the "watch it learn" view; ``index`` is the config being trained (0-based);
     ``queue_state`` says where the job stands in the server's queue. After a
     failure the curves are those of the run that failed, as far as it got.
     """
@@ -49,6 +50,8 @@ class JobSnapshot:
     error: str | None
     done: bool
     queue_state: object | None  # rnn_demo.limits.QueueState, None when no queue
+    # (iteration, twin arrays): the current run's latest weights, None before the first.
+    weights: tuple[int, dict] | None = None
 
 
 class StopWhenAsked:
@@ -100,6 +103,7 @@ class TrainingJob:
         self._index = 0
         self._curves: tuple[list, list, list, list] = ([], [], [], [])
         self._last = None
+        self._weights: tuple[int, dict] | None = None
         self._finished: list[TrainedModel] = []
         self._error: str | None = None
         self._done = False
@@ -115,6 +119,10 @@ class TrainingJob:
 
     def _record(self, event: tuple) -> None:
         kind, progress = event
+        if kind == "weights":
+            with self._lock:
+                self._weights = progress  # (iteration, twin arrays); only the latest is kept
+            return
         if kind != "progress":
             return
         with self._lock:
@@ -135,6 +143,7 @@ class TrainingJob:
                     break
                 with self._lock:
                     self._index, self._curves, self._last = index, ([], [], [], []), None
+                    self._weights = None
                 record, arrays = self.pool.run(
                     "train", config, None, on_event=self._record, stop=self._stop_signal.is_set,
                 )
@@ -175,7 +184,7 @@ class TrainingJob:
             return JobSnapshot(
                 self._index, self.configs[self._index], list(train_loss), list(val_iterations),
                 list(val_loss), list(val_accuracy), self._last, list(self._finished),
-                self._error, self._done, self.queue_state,
+                self._error, self._done, self.queue_state, self._weights,
             )
 
     @property

@@ -8,7 +8,12 @@ these classes, never on a fixed sleep or a sentence:
 * ``st-key-train-status-<status>``: the training view shows ``queued``,
   ``running``, ``completed``, ``stopped``, ``diverged``, ``refused`` or ``failed``;
 * ``st-key-train-queue-position-<n>``: inside the ``queued`` marker, the job's
-  place in the server's queue (1 = next).
+  place in the server's queue (1 = next);
+* ``st-key-watch-it-learn-<n>``: the live view shows the showcase digits read
+  by the weights of iteration ``n``;
+* ``st-key-view-<name>``: a teaching view of /inside or of the lesson is drawn
+  (``gradients``, ``step-through``, ``state-plane``);
+* ``st-key-lesson-step-<n>``: the lesson shows step ``n``.
 
 Streamlit draws no empty container, so each marker holds what it marks.
 """
@@ -20,6 +25,9 @@ import streamlit as st
 READY_KEY_PREFIX = "page-ready-"
 STATUS_KEY_PREFIX = "train-status-"
 QUEUE_POSITION_KEY_PREFIX = "train-queue-position-"
+WATCH_KEY_PREFIX = "watch-it-learn-"
+VIEW_KEY_PREFIX = "view-"
+LESSON_KEY_PREFIX = "lesson-step-"
 CSS_KEY_PREFIX = "st-key-"  # what Streamlit puts before a container's key in its class
 
 
@@ -37,3 +45,18 @@ def status_block(status: str):
 def queue_position_block(position: int):
     """A container marked ``st-key-train-queue-position-<position>`` (in the ``queued`` marker)."""
     return st.container(key=f"{QUEUE_POSITION_KEY_PREFIX}{position}")
+
+
+def watch_block(iteration: int):
+    """A container marked ``st-key-watch-it-learn-<iteration>``: the guesses of that iteration's weights."""
+    return st.container(key=f"{WATCH_KEY_PREFIX}{iteration}")
+
+
+def view_block(name: str, suffix: str = ""):
+    """A container marked ``st-key-view-<name>`` (``suffix`` keeps two on one page apart)."""
+    return st.container(key=f"{VIEW_KEY_PREFIX}{name}{suffix}")
+
+
+def lesson_block(step: int):
+    """A container marked ``st-key-lesson-step-<step>``: what the lesson's step shows."""
+    return st.container(key=f"{LESSON_KEY_PREFIX}{step}")

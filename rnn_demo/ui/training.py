@@ -20,6 +20,7 @@ from rnn_demo import figures
 from rnn_demo.catalogue import TrainedModel
 from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
 from rnn_demo.training_jobs import POLL_SECONDS, TrainingJob
+from rnn_demo.ui.learning_view import watch_it_learn
 from rnn_demo.ui.markers import queue_position_block, status_block
 from rnn_demo.ui.resources import (
     SHORT_JOB_WAIT_SECONDS,
@@ -164,6 +165,7 @@ def _live_view() -> None:
         "Stopping…" if stopping else "Stop", on_click=job.stop, disabled=stopping,
         icon=":material/stop_circle:", type="primary", help=stop_help,
     )
+    watch_it_learn(job, snapshot)
 
 
 def _live_figure(job: TrainingJob, snapshot):
