@@ -1,4 +1,5 @@
-"""Look inside: every state and gate at every timestep, beside the row it read."""
+"""Look inside: every state and gate at every timestep, the reading played row by row, the
+gradients through time beside a second model's, and where the digits live."""
 
 import streamlit as st
 
@@ -44,6 +45,13 @@ with friendly_errors():
             "rows 1…t only). Right: how much the final prediction's probability drops when that "
             "one row is blanked — the rows the decision leans on."
         )
+    st.subheader("Step through time", anchor="step-through")
+    inside.step_through_view(trace, names)
     st.subheader(f"States and gates — {model.label}")
     inside.layer_views(trace)
+    st.subheader("Gradients through time", anchor="gradients")
+    second = inside.second_model_picker(model)
+    inside.gradient_view([model, second], digit)
+    st.subheader("Where the digits live", anchor="state-plane")
+    inside.state_plane_view(model, dataset, digit)
 markers.page_ready("inside")

@@ -2,15 +2,23 @@
 
 import streamlit as st
 
-from rnn_demo.ui import markers
+from rnn_demo.ui import lesson, markers
 from rnn_demo.ui.controls import try_it
-from rnn_demo.ui.navigation import page_entry
+from rnn_demo.ui.navigation import friendly_errors, page_entry, page_link
 
 page_entry()
+step = lesson.requested_step()
+if step:  # presenter mode: one step of the lesson, large, with Back/Next
+    with friendly_errors():
+        lesson.present(step)
+    markers.page_ready("learn")
+    st.stop()
 
 st.title("Learn: four ways to read a digit row by row")
 st.caption("Equations use S for input weights, W for recurrent weights and V for the output layer, "
            "as the chapter does; x_t is row t of the 16×16 image (16 numbers).")
+page_link("learn", "**Present this as a lesson** — one idea per step, large type for a projector",
+          query={"step": "1"}, icon=":material/co_present:")
 
 
 st.header("The set-up: an image as a sequence")
@@ -92,8 +100,13 @@ st.markdown(
     "While the forget gate stays near 1 (the chapter starts its bias at 1.0 for exactly this "
     "reason), information and gradient pass through many rows almost unchanged."
 )
-try_it(("inside", "Compare with a basic RNN's saturated units", {"arch": "rnn"}),
-       ("inside", "See an LSTM's forget gate", {"arch": "lstm"}))
+st.markdown(
+    "Does it happen in these models? **Gradients through time** on the Look inside page measures "
+    "‖∂L/∂h_t‖ at every row for two models reading the same digit, and says what it finds."
+)
+try_it(("inside", "Gradients through time: basic RNN vs LSTM", {"arch": "rnn"}),
+       ("inside", "See an LSTM's forget gate", {"arch": "lstm"}),
+       ("learn", "The lesson's step on it", {"step": str(lesson.step_of("gradients"))}))
 
 st.header("Recipe 4 — the LSTM")
 st.markdown(

@@ -1,16 +1,39 @@
-"""The Look inside page's states and gates: a tab per layer and direction, a tab per array.
+"""The Look inside page's views: states and gates, gradients through time, step through
+time and where the digits live.
 
 Each array is charted beside the rows the network read, with its equation and
-one sentence from :mod:`rnn_demo.teaching`.
+one sentence from :mod:`rnn_demo.teaching`. The teaching views are short
+functions the lesson (:mod:`rnn_demo.ui.lesson`) reuses with presets; each is
+marked ``st-key-view-<name>`` (:func:`rnn_demo.ui.markers.view_block`). All
+compute with the NumPy twins; the state plane's PCA of the 1,000 validation
+digits is fitted once per model (shared for the shipped models).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
 from rnn_demo import figures
-from rnn_demo.teaching import ARRAY_ORDER, array_label, array_note
-from rnn_demo.trace import ModelTrace
+from rnn_demo.catalogue import InteractiveModel
+from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES
+from rnn_demo.data import Dataset
+from rnn_demo.gradients import gradient_trace
+from rnn_demo.projection import final_hidden_states, fit_pca, hidden_state_paths, reading_order
+from rnn_demo.teaching import (
+    ARRAY_ORDER,
+    GRADIENTS_EXPLAINED,
+    STATE_PLANE_EXPLAINED,
+    STEP_THROUGH_EXPLAINED,
+    array_label,
+    array_note,
+    gradient_sentence,
+)
+from rnn_demo.trace import FORWARD, ModelTrace
+from rnn_demo.ui.markers import view_block
+from rnn_demo.ui.pickers import DigitInput
+from rnn_demo.ui.resources import shipped_model
 
 
 def layer_views(trace: ModelTrace) -> None:
@@ -45,3 +68,119 @@ def layer_views(trace: ModelTrace) -> None:
                     )
                     note.markdown(sentence)
                     note.caption(f"{layer.units} units × 16 timesteps. Hover for exact values.")
+
+
+# --- Gradients through time, step through time, where the digits live ---
+
+PLANE_DIGITS = 1000  # validation digits in the state plane
+KEPT_PLANES = 4  # per session, for models trained or uploaded here (shipped ones are shared)
+
+
+def second_model_picker(first: InteractiveModel, *, key: str = "gradient_second") -> InteractiveModel:
+    """A shipped model to set beside ``first``: the basic RNN, or the LSTM when ``first`` is one."""
+    options = list(ARCHITECTURES)
+    default = "lstm" if first.arch == "rnn" else "rnn"
+    arch = st.selectbox("Compare with", options, index=options.index(default), key=key,
+                        format_func=lambda name: f"Shipped {ARCHITECTURE_NAMES[name]}")
+    return shipped_model(arch)
+
+
+def gradient_view(models: Sequence[InteractiveModel], digit: DigitInput, *, key: str = "gradients") -> None:
+    """‖∂L/∂h_t‖ (every layer and direction) and ‖∂L/∂x_t‖ of ``models`` on ``digit``,
+    side by side on one log scale, with a sentence computed from the numbers.
+
+    L is the cross-entropy of the digit's true class, or (a drawn digit) of each
+    model's own predicted class.
+    """
+    panels, bottom = [], []
+    for model in models:
+        target = digit.label
+        if target is None:
+            target = int(model.numpy_model.predict_probabilities(digit.image16)[0].argmax())
+        gradients = gradient_trace(model.numpy_model, digit.image16, target)
+        panels.append({
+            "title": model.label, "hidden": gradients.state_gradient_norms,
+            "cell": gradients.cell_gradient_norms, "input": gradients.input_gradient_norms,
+        })
+        bottom.append((model.label, gradients.layer("recurrent_1").hidden_gradient_norms))
+    with view_block("gradients"):
+        st.plotly_chart(figures.gradient_norms_figure(panels), key=key)
+        st.markdown(gradient_sentence(bottom))
+        st.caption(GRADIENTS_EXPLAINED)
+
+
+def step_through_view(trace: ModelTrace, class_names: Sequence[str], *, key: str = "step_through",
+                      array: tuple[str, str] | None = None) -> None:
+    """The reading of ``trace``'s digit as a 16-frame animation played in the browser.
+
+    ``array`` (layer name, array name) presets what the middle panel shows;
+    without it the visitor picks any array of a forward-reading layer.
+    """
+    choices = {
+        (layer.name, name): f"{layer.name.replace('_', ' ')} · {array_label(layer.kind, name)}"
+        for layer in trace.layers if layer.direction == FORWARD
+        for name in ARRAY_ORDER if name in layer.arrays
+    }
+    if array is None:
+        array = st.selectbox("Show", list(choices), format_func=choices.get, key=f"{key}_array")
+    layer = trace.layer(array[0])
+    with view_block("step-through"):
+        st.plotly_chart(
+            figures.step_through_figure(trace.image, layer.arrays[array[1]], trace.readout_probabilities,
+                                        class_names, state_name=array[1],
+                                        state_label=array_label(layer.kind, array[1])),
+            key=key,
+        )
+        st.caption(STEP_THROUGH_EXPLAINED)
+
+
+@st.cache_resource(show_spinner="Reading the validation digits…", max_entries=16)
+def _shipped_planes(model_key: str, dataset_name: str, _model: InteractiveModel, _dataset: Dataset) -> dict:
+    return _fit_planes(_model, _dataset)
+
+
+def _fit_planes(model: InteractiveModel, dataset: Dataset) -> dict:
+    """Layer key → (projection, ``(n, 2)`` points) of the validation digits' final states."""
+    finals = final_hidden_states(model.numpy_model, dataset.valid_sequences[:PLANE_DIGITS])
+    planes = {}
+    for layer_key, states in finals.items():
+        plane = fit_pca(states)
+        planes[layer_key] = (plane, plane.transform(states))
+    return planes
+
+
+def state_planes(model: InteractiveModel, dataset: Dataset) -> dict:
+    """:func:`_fit_planes` once per model: shared for shipped models, in the session for others."""
+    if model.key.startswith("shipped-"):
+        return _shipped_planes(model.key, dataset.name, model, dataset)
+    kept = st.session_state.setdefault("state_planes", {})
+    cache_key = (model.key, id(model.numpy_model), dataset.name)
+    if cache_key not in kept:
+        kept[cache_key] = _fit_planes(model, dataset)
+        for old in list(kept)[:-KEPT_PLANES]:
+            del kept[old]
+    return kept[cache_key]
+
+
+def state_plane_view(model: InteractiveModel, dataset: Dataset, digit: DigitInput, *,
+                     key: str = "state_plane", layer_key: str | None = None) -> None:
+    """The validation digits' final states on their first two principal components,
+    coloured by class, with ``digit``'s path as it is read; any layer and direction."""
+    planes = state_planes(model, dataset)
+    if layer_key is None:
+        layer_key = st.selectbox(
+            "Layer", list(planes), key=f"{key}_layer",
+            format_func=lambda name: name.replace("recurrent_", "layer ").replace("/", ", reading ")
+            .replace("forward", "down").replace("backward", "up"),
+        )
+    plane, points = planes[layer_key]
+    path = plane.transform(hidden_state_paths(model.numpy_model, digit.image16)[layer_key])
+    labels = dataset.y_valid[:len(points)]
+    with view_block("state-plane"):
+        st.plotly_chart(
+            figures.state_plane_figure(points, labels, path, dataset.class_names,
+                                       path_rows=reading_order(layer_key) + 1,
+                                       explained_variance_ratio=plane.explained_variance_ratio),
+            key=key,
+        )
+        st.caption(STATE_PLANE_EXPLAINED.format(count=len(points)))

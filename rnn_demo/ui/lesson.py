@@ -1,0 +1,136 @@
+"""The lesson: /learn?step=N, one idea per step, for a teacher's projector.
+
+The steps (title, a few sentences, an equation, the live view and the shipped
+models it uses) are :data:`rnn_demo.teaching.LESSON`; this module draws one of
+them in large, high-contrast type with Back/Next buttons that change the URL's
+``step`` and a link to the step to share with students. Every view is a
+preset of the Look inside page's views (:mod:`rnn_demo.ui.inside`) on one
+fixed validation digit, so a step looks the same on every screen.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnn_demo import figures
+from rnn_demo.teaching import LESSON, LessonStep, array_label
+from rnn_demo.ui import inside
+from rnn_demo.ui.controls import try_it
+from rnn_demo.ui.markers import lesson_block, view_block
+from rnn_demo.ui.pickers import DigitInput
+from rnn_demo.ui.resources import get_dataset, shipped_model
+
+LESSON_DIGIT = 7  # the validation digit every step reads (a clear one, also Home's example)
+# Readable from the back of a room: large type, near-black on white.
+LESSON_CSS = """<style>
+[class*="st-key-lesson-step-"] p, [class*="st-key-lesson-step-"] li {
+    font-size: 1.55rem !important; line-height: 1.45 !important; color: #0a0a0a !important; }
+[class*="st-key-lesson-step-"] h1 { font-size: 3rem !important; color: #000 !important; }
+[class*="st-key-lesson-step-"] .katex { font-size: 1.6em !important; color: #000; }
+[class*="st-key-lesson-step-"] [data-testid="stCaptionContainer"] p { font-size: 1.15rem !important;
+    color: #222 !important; }
+.st-key-lesson-nav button p { font-size: 1.35rem !important; font-weight: 600; }
+</style>"""
+
+
+def requested_step() -> int:
+    """The step the URL asks for (``?step=N``, 1 … len(LESSON)); 0 for the full Learn page."""
+    raw = st.query_params.get("step")
+    if raw is None:
+        return 0
+    try:
+        step = int(raw)
+    except ValueError:
+        step = -1
+    if not 0 <= step <= len(LESSON):
+        st.warning(f"The link asks for lesson step `{raw}`; the lesson has steps 1–{len(LESSON)}. "
+                   "Showing the whole Learn page.", icon=":material/link_off:")
+        return 0
+    return step
+
+
+def step_of(view: str) -> int:
+    """The (1-based) lesson step that shows ``view``."""
+    return next(number for number, step in enumerate(LESSON, start=1) if step.view == view)
+
+
+def _go(step: int) -> None:
+    """Callback: show lesson step ``step`` (0: leave the lesson), in the URL too."""
+    if step:
+        st.query_params["step"] = str(step)
+    else:
+        st.query_params.pop("step", None)
+
+
+def _lesson_digit() -> DigitInput:
+    dataset = get_dataset("mnist")
+    label = int(dataset.y_valid[LESSON_DIGIT])
+    return DigitInput(dataset.valid_sequences[LESSON_DIGIT], label,
+                      f"validation image #{LESSON_DIGIT} (a {dataset.class_names[label]})")
+
+
+def present(step: int) -> None:
+    """Draw lesson step ``step`` (1-based) with its view, Back/Next and its link."""
+    lesson_step = LESSON[step - 1]
+    st.html(LESSON_CSS)
+    with lesson_block(step):
+        st.caption(f"Lesson · step {step} of {len(LESSON)}")
+        st.title(lesson_step.title)
+        text, view = st.columns([2, 3], gap="large")
+        with text:
+            for paragraph in lesson_step.paragraphs:
+                st.markdown(paragraph)
+            if lesson_step.equation:
+                st.latex(lesson_step.equation)
+        with view:
+            show_view(lesson_step)
+    with st.container(key="lesson-nav", horizontal=True):
+        st.button("Back", on_click=_go, args=(step - 1,), disabled=step == 1, icon=":material/arrow_back:")
+        st.button("Next", on_click=_go, args=(step + 1,), disabled=step == len(LESSON),
+                  icon=":material/arrow_forward:", type="primary")
+        st.button("Leave the lesson", on_click=_go, args=(0,), icon=":material/close:")
+    base = st.context.url.split("?")[0] if st.context.url else "/learn"
+    st.caption("Link to this step, to share with students:")
+    st.code(f"{base}?step={step}", language=None)
+
+
+def show_view(lesson_step: LessonStep) -> None:
+    """The live view of ``lesson_step``, preset: shipped models on the lesson's digit."""
+    digit = _lesson_digit()
+    names = get_dataset("mnist").class_names
+    models = [shipped_model(arch) for arch in lesson_step.archs]
+    if lesson_step.view == "sequence":
+        with view_block("sequence"):
+            st.plotly_chart(figures.sequence_figure(digit.image16), key="lesson_sequence")
+    elif lesson_step.view == "step_through":
+        trace = models[0].numpy_model.trace(digit.image16)
+        inside.step_through_view(trace, names, key="lesson_step_through", array=("recurrent_1", "hidden"))
+    elif lesson_step.view == "gradients":
+        inside.gradient_view(models, digit, key="lesson_gradients")
+    elif lesson_step.view == "state_plane":
+        inside.state_plane_view(models[0], get_dataset("mnist"), digit, key="lesson_plane",
+                                layer_key="recurrent_1/forward")
+    elif lesson_step.view in ("both_directions", "deep_layers", "lstm_gates"):
+        _arrays_side_by_side(lesson_step.view, models[0].numpy_model.trace(digit.image16))
+    else:
+        try_it(("train", "Train a model and watch it learn", {}),
+               ("draw", "Draw a digit", {}),
+               ("inside", "Look inside", {}))
+
+
+def _arrays_side_by_side(view: str, trace) -> None:
+    """Two or three arrays of ``trace`` next to each other (both directions, each layer, the LSTM's gates)."""
+    if view == "lstm_gates":
+        layer = trace.layer("recurrent_1")
+        shown = [(layer, "forget_gate"), (layer, "cell")]
+    else:
+        shown = [(layer, "hidden") for layer in trace.layers]
+    with view_block(view.replace("_", "-")):
+        for column, (layer, name) in zip(st.columns(len(shown)), shown, strict=True):
+            title = array_label(layer.kind, name)
+            if view == "both_directions":
+                title = f"{'reading up' if layer.direction == 'backward' else 'reading down'}: {title}"
+            elif view == "deep_layers":
+                title = f"{layer.name.replace('recurrent_', 'layer ')}: {title}"
+            column.plotly_chart(figures.state_figure(trace.image, layer.arrays[name], name, title, height=420),
+                                key=f"lesson_{view}_{layer.name}_{layer.direction}_{name}")
