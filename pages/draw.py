@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from rnn_demo import figures
 from rnn_demo.ui import drawing, markers, pickers, resources
 from rnn_demo.ui.navigation import friendly_errors, page_entry
 
@@ -13,21 +12,8 @@ with friendly_errors():
     model = pickers.pick_model()
     dataset = resources.get_dataset(model.dataset)
     mode = st.segmented_control(
-        "Input", ["Draw", "Pick a validation digit"], default="Draw", key="draw_mode",
+        "Input", drawing.DRAW_MODES, default=drawing.DRAW_MODES[0], key="draw_mode",
         help="Picking a digit from the validation set works on any device, canvas or not.",
-    ) or "Draw"
-    left, right = st.columns([2, 3], gap="large")
-    with left:
-        if mode == "Draw":
-            st.caption("Draw one digit, large and centred, with the mouse or a finger.")
-            digit = drawing.drawing_canvas()
-        else:
-            digit = pickers.pick_validation_digit(dataset, key="draw_digit")
-            st.plotly_chart(figures.image_figure(digit.image28, title=digit.source.capitalize(), height=300),
-                            key="picked")
-    with right:
-        if isinstance(digit, str):
-            st.info(digit, icon=":material/gesture:")
-        else:
-            drawing.prediction_panel(model, digit, dataset.class_names)
+    ) or drawing.DRAW_MODES[0]
+    drawing.draw_and_predict(model, dataset, mode)
 markers.page_ready("draw")

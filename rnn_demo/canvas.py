@@ -16,6 +16,8 @@ which a digit rarely covers.
 
 from __future__ import annotations
 
+import base64
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +137,18 @@ def _paste_centred_on_mass(digit: np.ndarray) -> np.ndarray:
         field_top - top : field_bottom - top, field_left - left : field_right - left
     ]
     return field
+
+
+def rgba_from_data_url(url: str) -> np.ndarray:
+    """``(h, w, 4)`` uint8 RGBA from a ``data:image/png;base64,…`` address (what a browser canvas sends).
+
+    Raises ``ValueError`` for anything that is not a base64 image address.
+    """
+    header, separator, encoded = url.partition(";base64,")
+    if not separator or not header.startswith("data:image/"):
+        raise ValueError(f"expected a data:image/…;base64 address; got {url[:40]!r}")
+    with Image.open(io.BytesIO(base64.b64decode(encoded))) as image:
+        return np.asarray(image.convert("RGBA"))
 
 
 def preprocess_canvas(rgba) -> CanvasInput | NothingDrawn:

@@ -137,10 +137,15 @@ def maps_library(pid: int, fragment: str) -> bool:
 class Server:
     """``streamlit run app.py`` on a free loopback port, stopped on exit whatever happens.
 
-    ``env`` adds environment variables (host limits, worker settings).
+    ``env`` adds environment variables (host limits, worker settings). ``root``
+    is the checkout to serve (its ``app.py`` and its ``rnn_demo``; this one by
+    default), so a bench can run an older revision's worktree side by side.
     """
 
-    def __init__(self, env: dict[str, str] | None = None, log_path: Path | None = None):
+    def __init__(
+        self, env: dict[str, str] | None = None, log_path: Path | None = None, root: Path | None = None,
+    ):
+        self.root = Path(root) if root is not None else ROOT
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path or ARTIFACTS / f"streamlit-{self.port}.log"
@@ -163,8 +168,9 @@ class Server:
                  # No usage statistics (they would leave loopback) and no file
                  # watcher (other people's edits must not disturb a measurement).
                  "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "RNN_DEMO_OFFLINE": "1", **self.env},
+                cwd=self.root, stdout=log, stderr=subprocess.STDOUT,
+                # PYTHONPATH: the served checkout's package, whatever this process imports.
+                env={**os.environ, "RNN_DEMO_OFFLINE": "1", "PYTHONPATH": str(self.root), **self.env},
             )
         try:
             self._wait_healthy()

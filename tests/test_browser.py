@@ -171,6 +171,45 @@ def test_drawing_a_digit_shows_a_prediction(server, page):
     screenshot(page, "draw-stroke")
 
 
+# The session's count of whole-page runs, from the /draw ready marker (markers.page_ready).
+PAGE_RUNS_JS = f"""() => document.querySelector(".{CSS_KEY_PREFIX}{READY_KEY_PREFIX}draw .rnn-page-ready")
+    .dataset.run"""
+# What the prediction panel says: each probability bar's title ("class: p" to four places).
+PROBABILITIES_JS = """() => Array.from(document.querySelectorAll("[data-testid='stHtml'] div[title]"))
+    .map(bar => bar.title)"""
+
+
+def _stroke(page, box, points) -> None:
+    """One pen stroke through ``points`` (canvas fractions), moving in small steps."""
+    where = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.mouse.move(*where[0])
+    page.mouse.down()
+    for (ax, ay), (bx, by) in zip(where, where[1:], strict=False):
+        for step in range(1, 13):
+            page.mouse.move(ax + (bx - ax) * step / 12, ay + (by - ay) * step / 12)
+    page.mouse.up()
+
+
+def test_each_stroke_updates_the_prediction_without_rerunning_the_page(server, page):
+    """Canvas and prediction are one fragment: strokes and Clear re-run it alone."""
+    page.goto(page_url(server.base, "draw"))
+    wait_until_idle(page, ready="draw")
+    page.get_by_text("Nothing drawn yet").wait_for()
+    runs = page.evaluate(PAGE_RUNS_JS)
+    box = page.locator("canvas").last.bounding_box()
+    seen = []
+    for strokes, points in enumerate([[(0.5, 0.15), (0.52, 0.85)], [(0.2, 0.2), (0.8, 0.2)]], start=1):
+        _stroke(page, box, points)
+        # The marker says the panel shows the drawing with this stroke finished.
+        page.locator(f".{CSS_KEY_PREFIX}drawn-strokes-{strokes} [data-testid='stMetric']").wait_for(timeout=30_000)
+        seen.append(page.evaluate(PROBABILITIES_JS))
+    assert len(seen[0]) == 10 and seen[1] != seen[0]
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_text("Nothing drawn yet").wait_for()
+    assert page.evaluate(PAGE_RUNS_JS) == runs, "a stroke or Clear re-ran the whole page"
+    no_exceptions(page)
+
+
 def test_training_streams_a_growing_curve_and_stop_works(server, page):
     # Enough iterations that the run is still going when Stop is pressed.
     page.goto(page_url(server.base, "train", "arch=lstm&iterations=2000&batch=100&hidden=32"))

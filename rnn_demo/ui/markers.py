@@ -4,7 +4,9 @@ Streamlit gives a container with ``key=K`` the class ``st-key-K``. The browser
 tests, the benches and the load test (through ``tests/harness.py``) wait on
 these classes, never on a fixed sleep or a sentence:
 
-* ``st-key-page-ready-<page>``: the page script drew its last element;
+* ``st-key-page-ready-<page>``: the page script drew its last element; the span
+  inside carries ``data-run``, the session's count of whole-page runs (a
+  fragment's re-run leaves it as it was);
 * ``st-key-train-status-<status>``: the training view shows ``queued``,
   ``running``, ``completed``, ``stopped``, ``diverged``, ``refused`` or ``failed``;
 * ``st-key-train-queue-position-<n>``: inside the ``queued`` marker, the job's
@@ -25,6 +27,8 @@ import streamlit as st
 READY_KEY_PREFIX = "page-ready-"
 STATUS_KEY_PREFIX = "train-status-"
 QUEUE_POSITION_KEY_PREFIX = "train-queue-position-"
+DRAWN_STROKES_KEY_PREFIX = "drawn-strokes-"
+PAGE_RUNS_STATE = "page_runs"  # session_state: whole-page runs so far, shown by page_ready
 WATCH_KEY_PREFIX = "watch-it-learn-"
 VIEW_KEY_PREFIX = "view-"
 LESSON_KEY_PREFIX = "lesson-step-"
@@ -33,8 +37,9 @@ CSS_KEY_PREFIX = "st-key-"  # what Streamlit puts before a container's key in it
 
 def page_ready(page: str) -> None:
     """The last element of a page: ``.st-key-page-ready-<page>`` says the script drew everything."""
+    runs = st.session_state[PAGE_RUNS_STATE] = st.session_state.get(PAGE_RUNS_STATE, 0) + 1
     with st.container(key=READY_KEY_PREFIX + page):
-        st.html('<span class="rnn-page-ready"></span>')
+        st.html(f'<span class="rnn-page-ready" data-run="{runs}"></span>')
 
 
 def status_block(status: str):
@@ -60,3 +65,8 @@ def view_block(name: str, suffix: str = ""):
 def lesson_block(step: int):
     """A container marked ``st-key-lesson-step-<step>``: what the lesson's step shows."""
     return st.container(key=f"{LESSON_KEY_PREFIX}{step}")
+
+
+def drawn_strokes_block(strokes: int | None):
+    """A container marked ``st-key-drawn-strokes-<strokes>``; unmarked when ``strokes`` is None."""
+    return st.container(key=None if strokes is None else f"{DRAWN_STROKES_KEY_PREFIX}{strokes}")
