@@ -15,8 +15,16 @@ URL to the same page (each page's file stem is its URL path) and ends the
 legacy mode for the whole server. So the first visitor's page, whatever URL
 they open, is drawn exactly like every later visitor's. The navigation
 module's docstring has the details.
+
+Why the guard: Streamlit runs this file as a module named ``__main__`` and
+leaves it installed as ``sys.modules["__main__"]``, so the worker processes
+(started with multiprocessing's "spawn") import this file again, as
+``__mp_main__``. The guard keeps them from drawing the app, importing
+Streamlit and starting workers of their own: multiprocessing's "safe importing
+of the main module" idiom.
 """
 
-from rnn_demo.ui.navigation import run_app
+if __name__ == "__main__":
+    from rnn_demo.ui.navigation import run_app
 
-run_app()
+    run_app()

@@ -5,9 +5,10 @@ Where the data comes from, first that works:
 1. a directory the user names (``data_dir`` / ``--data-dir`` / the
    ``RNN_DEMO_DATA_DIR`` environment variable) holding the four standard IDX
    files (optionally gzipped) or a Keras-style ``.npz``;
-2. Keras's own downloader and cache (the full 60,000 / 10,000 split), tried
-   only after a network probe that gives up within seconds, so an offline
-   machine never hangs;
+2. Keras's cache (the full 60,000 / 10,000 split), read with NumPy alone;
+   when the cache is empty, Keras's own downloader fills it, tried only after
+   a network probe that gives up within seconds, so an offline machine never
+   hangs (the web process never downloads: ``fetch=False``; a worker does);
 3. for MNIST only, the 5,000-digit sample shipped inside this package, split
    deterministically and stratified into 4,000 training / 1,000 validation
    digits.
@@ -110,19 +111,26 @@ class Dataset:
         return reduce_images(self.x_valid)
 
 
+def downloads_allowed() -> bool:
+    """Whether Keras's cache and downloader may be used (not when ``$RNN_DEMO_OFFLINE`` is set)."""
+    return os.environ.get(OFFLINE_VARIABLE, "") in ("", "0", "false")
+
+
 def load_dataset(
     name: str = "mnist",
     data_dir: str | os.PathLike | None = None,
     *,
     need_train: bool = True,
     allow_download: bool | None = None,
+    fetch: bool = True,
 ) -> Dataset:
     """Load ``name`` (``"mnist"`` or ``"fashion"``) from the first source that works.
 
     ``data_dir`` defaults to ``$RNN_DEMO_DATA_DIR``. With ``need_train=False``
     a directory holding only the two ``t10k-*`` files is enough (the training
-    arrays are then empty). ``allow_download`` defaults to true unless
-    ``$RNN_DEMO_OFFLINE`` is set.
+    arrays are then empty). ``allow_download`` (Keras's cache and downloader)
+    defaults to :func:`downloads_allowed`; ``fetch=False`` reads Keras's cache
+    but never downloads (and never imports Keras).
     """
     if name not in CLASS_NAMES:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(CLASS_NAMES)}")
@@ -130,11 +138,11 @@ def load_dataset(
     if data_dir:
         return load_directory(name, Path(data_dir), need_train=need_train)
     if allow_download is None:
-        allow_download = os.environ.get(OFFLINE_VARIABLE, "") in ("", "0", "false")
+        allow_download = downloads_allowed()
     why_not_keras = "downloads are switched off"
     if allow_download:
         try:
-            return load_from_keras(name)
+            return load_from_keras(name, fetch=fetch)
         except DataError as error:
             why_not_keras = str(error)
     if name == "mnist":
@@ -286,12 +294,20 @@ def _check_arrays(images: np.ndarray, labels: np.ndarray, images_name: str, labe
 # --- 2. Keras's downloader ---------------------------------------------------
 
 
-def _keras_cache_files(name: str) -> list[Path]:
-    # Keras fixes its home ($KERAS_HOME or ~/.keras) when it is first imported;
-    # ask it rather than re-deriving, so both agree on where the cache is.
-    from keras.src.backend.config import keras_home
+def keras_home() -> Path:
+    """Keras's home folder, found the way Keras finds it, without importing Keras.
 
-    home = Path(keras_home())
+    ``$KERAS_HOME``; else ``~/.keras``, or ``/tmp/.keras`` when the home folder
+    is not writable (``keras/src/backend/config.py``).
+    """
+    if "KERAS_HOME" in os.environ:
+        return Path(os.environ["KERAS_HOME"])
+    base = os.path.expanduser("~")
+    return Path(base if os.access(base, os.W_OK) else "/tmp") / ".keras"
+
+
+def _keras_cache_files(name: str) -> list[Path]:
+    home = keras_home()
     if name == "mnist":
         return [home / "datasets" / "mnist.npz"]
     return [
@@ -321,10 +337,24 @@ def network_reachable(host: tuple[str, int] = DOWNLOAD_HOST, seconds: float = PR
     return bool(outcome and outcome[0])
 
 
-def load_from_keras(name: str) -> Dataset:
-    """Full-size data through ``keras.datasets`` (cache first, else download)."""
+def _read_keras_cache(name: str):
+    """``((x_train, y_train), (x_test, y_test))`` from Keras's cache files, with NumPy."""
+    files = _keras_cache_files(name)
+    if name == "mnist":
+        return read_npz(files[0])
+    train_images, train_labels, test_images, test_labels = files
+    return _read_split(train_images, train_labels), _read_split(test_images, test_labels)
+
+
+def load_from_keras(name: str, *, fetch: bool = True) -> Dataset:
+    """Full-size data from Keras's cache; with ``fetch``, ``keras.datasets`` downloads it first."""
     cached = all(path.is_file() for path in _keras_cache_files(name))
-    if not cached and not network_reachable(DOWNLOAD_HOST):
+    if cached:
+        (x_train, y_train), (x_valid, y_valid) = _read_keras_cache(name)
+        return _keras_dataset(name, x_train, y_train, x_valid, y_valid, "Keras's cache")
+    if not fetch:
+        raise DataError("it is not in Keras's cache yet (a training worker downloads it)")
+    if not network_reachable(DOWNLOAD_HOST):
         raise DataError(
             f"Keras's downloader cannot reach {DOWNLOAD_HOST[0]} "
             f"(no network within {PROBE_SECONDS:g} s) and nothing is cached"
@@ -348,9 +378,12 @@ def load_from_keras(name: str) -> Dataset:
     if isinstance(result[0], Exception):
         raise DataError(f"Keras's downloader failed ({result[0]})")
     (x_train, y_train), (x_valid, y_valid) = result[0]
+    return _keras_dataset(name, x_train, y_train, x_valid, y_valid, "Keras's downloader")
+
+
+def _keras_dataset(name: str, x_train, y_train, x_valid, y_valid, origin: str) -> Dataset:
     _check_arrays(x_train, y_train, "keras x_train", "keras y_train")
     _check_arrays(x_valid, y_valid, "keras x_test", "keras y_test")
-    origin = "Keras's cache" if cached else "Keras's downloader"
     return Dataset(
         name, x_train, y_train, x_valid, y_valid,
         source="keras",

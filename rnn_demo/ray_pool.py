@@ -262,6 +262,8 @@ class RayPool:
         self._lost = 0
         self._jobs_run: Counter[str] = Counter()
         self._closed = False
+        self._backend_info: dict | None = None
+        self._backend_probe: threading.Thread | None = None
 
     # -- the one method callers use
 
@@ -300,6 +302,20 @@ class RayPool:
                 self._forget(job_id)
         finally:
             self._slots.release()
+
+    def backend_info(self, *, wait: bool = True) -> dict | None:
+        """What the cluster's training workers run on (``{"backend", "gpus", "pid"}``).
+
+        Asked once with a ``warm_up`` job; with ``wait=False`` None until it answered.
+        """
+        if self._backend_info is None:
+            if not wait:
+                if self._backend_probe is None:
+                    self._backend_probe = threading.Thread(target=self.backend_info, daemon=True)
+                    self._backend_probe.start()
+                return None
+            self._backend_info = self.run("warm_up")
+        return self._backend_info
 
     def status(self) -> PoolStatus:
         """Slots, busy slots, the worker pids of running jobs (each on its node), workers

@@ -257,6 +257,20 @@ class WorkerPool:
         """The live worker processes (for memory reports and fault tests)."""
         return [pid for pid in self.status().pids if _alive(pid)]
 
+    def backend_info(self, *, wait: bool = True) -> dict | None:
+        """What the workers run on (``{"backend", "gpus", "pid"}``, from a warm-up).
+
+        With ``wait=False``, None while no worker has finished warming up.
+        """
+        with self._lock:
+            warms = [worker.warm for worker in (*self._idle, *self._busy)]
+        for warm in warms:
+            if warm.done() and warm.exception() is None:
+                return warm.result()[0]
+        if not wait or not warms:
+            return None
+        return warms[0].result()[0]
+
     def wait_until_warm(self, timeout: float = 120.0) -> None:
         """Block until every idle worker has imported Keras (tests, start-up)."""
         with self._lock:

@@ -41,11 +41,14 @@ def train_controls() -> TrainConfig:
     is dropped when the visitor switches pages). A link whose parameters differ
     from it, e.g. a shared one, replaces it; refused values become messages.
     """
-    gpus, backend = gpu_status()
+    # None while the workers start: then a GPU may be chosen, and a worker says if there is none.
+    status = gpu_status()
+    gpus, backend = status if status is not None else (None, None)
     stored = st.session_state.get("train_config", TrainConfig())
     query = {key: st.query_params[key] for key in QUERY_FIELDS if key in st.query_params}
     if query and query != {key: config_to_query(stored)[key] for key in query}:
-        stored, problems = config_from_query(query, gpus_available=bool(gpus), limits=host_limits())
+        stored, problems = config_from_query(query, gpus_available=gpus is None or bool(gpus),
+                                             limits=host_limits())
         for problem in problems:
             st.warning(problem, icon=":material/link_off:")
         _set_widgets(stored)
@@ -73,11 +76,13 @@ def train_controls() -> TrainConfig:
     right.number_input("Iterations", 1, limits.upper_bound("iterations"), step=50, key="w_iterations",
                        help="Each iteration is one Adam step on one fresh random minibatch.")
     left.number_input("Seed", *map(int, BOUNDS["seed"]), step=1, key="w_seed")
-    device_options = ["auto", "cpu", "gpu"] if gpus else ["auto", "cpu"]
+    device_options = ["auto", "cpu", "gpu"] if gpus or gpus is None else ["auto", "cpu"]
     if st.session_state["w_device"] not in device_options:
         st.session_state["w_device"] = "auto"
     right.radio("Device", device_options, format_func=DEVICE_NAMES.get, key="w_device", horizontal=True)
-    if not gpus:
+    if gpus is None:
+        right.caption("GPU: the training workers are starting; they will say whether there is one.")
+    elif not gpus:
         right.caption(f"GPU: unavailable — the {backend} backend sees no GPU on this server.")
     st.checkbox(
         "Augment the training digits", key="w_augment",

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from rnn_demo.errors import UserError
+from rnn_demo.ui.resources import worker_pool
 
 APP_TITLE = "RNN Lab"
 PAGES_FOLDER = "pages"
@@ -80,6 +81,9 @@ _frame = threading.local()
 def run_app() -> None:
     """The frame: page config, navigation, and the page the URL names (app.py's whole body)."""
     st.set_page_config(page_title=APP_TITLE, page_icon=":material/gesture:", layout="wide")
+    # The first visit of any page starts the worker processes, so that they are
+    # warm by the time anyone presses Train.
+    worker_pool()
     page = st.navigation([
         st.Page(page.script, title=page.title, icon=page.icon, default=page.default,
                 url_path=None if page.default else page.url_path)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from rnn_demo.catalogue import InteractiveModel
 from rnn_demo.config import ARCHITECTURE_NAMES
-from rnn_demo.data import Dataset
+from rnn_demo.data import DataError, Dataset, downloads_allowed, load_dataset
 from rnn_demo.executors import make_pool
 from rnn_demo.limits import HostLimits, TrainingQueue
 from rnn_demo.shipped import shipped_model_path
@@ -37,9 +37,18 @@ def worker_pool():
 def get_dataset(name: str = "mnist") -> Dataset:
     """The dataset ``name`` as the workers see it (shared by all sessions, never modified).
 
-    Loaded by a worker, so that the same source (and the same split) serves
-    training and the pages, and Keras's downloader stays out of this process.
+    Read here with NumPy from the same sources a worker uses (a data folder,
+    Keras's cache, the embedded sample), so a page never waits for a worker.
+    Only when a download could still bring the full data does a worker fetch
+    it (Keras's downloader stays out of this process).
     """
+    try:
+        dataset = load_dataset(name, fetch=False)
+        if dataset.source != "embedded" or not downloads_allowed():
+            return dataset
+    except DataError:
+        if not downloads_allowed():
+            raise
     return worker_pool().run("dataset", name, wait_for_worker=SHORT_JOB_WAIT_SECONDS)
 
 
@@ -56,11 +65,11 @@ def training_queue() -> TrainingQueue:
     return TrainingQueue(limits.max_concurrent_trainings, limits.max_waiting)
 
 
-@st.cache_resource(show_spinner=False)
-def gpu_status() -> tuple[list[str], str]:
-    """(GPU names the workers' Keras backend sees, backend name)."""
-    info = worker_pool().run("warm_up", wait_for_worker=SHORT_JOB_WAIT_SECONDS)
-    return info["gpus"], info["backend"]
+def gpu_status() -> tuple[list[str], str] | None:
+    """(GPU names the workers' Keras backend sees, backend name), or None while the
+    workers are still starting (the page asks again on its next run)."""
+    info = worker_pool().backend_info(wait=False)
+    return None if info is None else (info["gpus"], info["backend"])
 
 
 @st.cache_resource(show_spinner=False)
