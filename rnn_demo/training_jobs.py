@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rnn_demo.catalogue import TrainedModel
 from rnn_demo.config import TrainConfig
@@ -52,6 +52,9 @@ class JobSnapshot:
     queue_state: object | None  # rnn_demo.limits.QueueState, None when no queue
     # (iteration, twin arrays): the current run's latest weights, None before the first.
     weights: tuple[int, dict] | None = None
+    # Finished model's number -> when (time.time()) this process heard of its last
+    # iteration: where the visitor's wait for the results starts.
+    last_iteration_at: dict[int, float] = field(default_factory=dict)
 
 
 class StopWhenAsked:
@@ -103,6 +106,8 @@ class TrainingJob:
         self._index = 0
         self._curves: tuple[list, list, list, list] = ([], [], [], [])
         self._last = None
+        self._last_at: float | None = None  # time.time() when self._last arrived
+        self._last_iteration_at: dict[int, float] = {}  # model number -> time of its last progress
         self._weights: tuple[int, dict] | None = None
         self._finished: list[TrainedModel] = []
         self._error: str | None = None
@@ -133,6 +138,7 @@ class TrainingJob:
                 val_loss.append(progress.val_loss)
                 val_accuracy.append(progress.val_accuracy)
             self._last = progress
+            self._last_at = time.time()
 
     def _work(self) -> None:
         try:
@@ -143,6 +149,7 @@ class TrainingJob:
                     break
                 with self._lock:
                     self._index, self._curves, self._last = index, ([], [], [], []), None
+                    self._last_at = None
                     self._weights = None
                 record, arrays = self.pool.run(
                     "train", config, None, on_event=self._record, stop=self._stop_signal.is_set,
@@ -150,6 +157,8 @@ class TrainingJob:
                 trained = TrainedModel(self.first_number + index, record, arrays)
                 with self._lock:
                     self._finished.append(trained)
+                    if self._last_at is not None:
+                        self._last_iteration_at[trained.number] = self._last_at
         except UserError as error:
             with self._lock:
                 self._error = f"Training failed: {error}"
@@ -185,6 +194,7 @@ class TrainingJob:
                 self._index, self.configs[self._index], list(train_loss), list(val_iterations),
                 list(val_loss), list(val_accuracy), self._last, list(self._finished),
                 self._error, self._done, self.queue_state, self._weights,
+                dict(self._last_iteration_at),
             )
 
     @property

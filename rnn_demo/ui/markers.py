@@ -28,6 +28,7 @@ READY_KEY_PREFIX = "page-ready-"
 STATUS_KEY_PREFIX = "train-status-"
 QUEUE_POSITION_KEY_PREFIX = "train-queue-position-"
 DRAWN_STROKES_KEY_PREFIX = "drawn-strokes-"
+LAST_ITERATION_KEY_PREFIX = "train-last-iteration-ms-"
 PAGE_RUNS_STATE = "page_runs"  # session_state: whole-page runs so far, shown by page_ready
 WATCH_KEY_PREFIX = "watch-it-learn-"
 VIEW_KEY_PREFIX = "view-"
@@ -70,3 +71,8 @@ def lesson_block(step: int):
 def drawn_strokes_block(strokes: int | None):
     """A container marked ``st-key-drawn-strokes-<strokes>``; unmarked when ``strokes`` is None."""
     return st.container(key=None if strokes is None else f"{DRAWN_STROKES_KEY_PREFIX}{strokes}")
+
+
+def last_iteration_block(heard_at: float | None):
+    """A container marked ``st-key-train-last-iteration-ms-<ms>`` (``heard_at``: ``time.time()``)."""
+    return st.container(key=None if heard_at is None else f"{LAST_ITERATION_KEY_PREFIX}{round(heard_at * 1000)}")

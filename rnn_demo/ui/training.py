@@ -3,14 +3,15 @@
 A :class:`~rnn_demo.training_jobs.TrainingJob` trains in a worker process and
 is followed by a background thread; the session keeps the job
 (``st.session_state["job"]``) and the models it finished (``"trained"``).
-:func:`live_training` is a fragment re-run every half second that draws from
-the job's buffer; :func:`result_summary` draws a finished run. What each view
+:func:`live_training` is a fragment re-run every :data:`LIVE_VIEW_SECONDS`
+that draws from the job's buffer; :func:`result_summary` draws a finished run. What each view
 shows is marked for the tests (:func:`rnn_demo.ui.markers.status_block`).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,9 +20,9 @@ import streamlit as st
 from rnn_demo import figures
 from rnn_demo.catalogue import TrainedModel
 from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
-from rnn_demo.training_jobs import POLL_SECONDS, TrainingJob
+from rnn_demo.training_jobs import TrainingJob
 from rnn_demo.ui.learning_view import watch_it_learn
-from rnn_demo.ui.markers import queue_position_block, status_block
+from rnn_demo.ui.markers import last_iteration_block, queue_position_block, status_block
 from rnn_demo.ui.resources import (
     SHORT_JOB_WAIT_SECONDS,
     get_dataset,
@@ -32,6 +33,11 @@ from rnn_demo.ui.resources import (
 
 KEPT_MODELS = 8  # per session, so a long class does not grow a session without bound
 MISCLASSIFIED_SHOWN = 24
+# The live view's pace: a finished run is noticed within one tick, and the first
+# loss point shown within one tick of arriving (the server's cost of the pace:
+# bench/bench_browser.py, "server CPU during the training").
+LIVE_VIEW_SECONDS = 0.2
+CURVE_REDRAW_SECONDS = 0.5  # the live chart is re-sent at most this often (its first point at once)
 
 
 def _session_watch():
@@ -68,6 +74,7 @@ def session_models() -> list[TrainedModel]:
         st.session_state["job_error"] = snapshot.error
         if snapshot.finished:
             st.session_state["latest_model"] = snapshot.finished[-1].number
+        st.session_state.setdefault("last_iteration_at", {}).update(snapshot.last_iteration_at)
     return models
 
 
@@ -110,7 +117,7 @@ def _poll_seconds(job: TrainingJob | None) -> float | None:
     """
     if job is None or job.done:
         return None
-    return POLL_SECONDS
+    return LIVE_VIEW_SECONDS
 
 
 def live_training() -> None:
@@ -169,16 +176,25 @@ def _live_view() -> None:
 
 
 def _live_figure(job: TrainingJob, snapshot):
-    """The live curve, rebuilt only when a point was added since the last redraw."""
-    version = (id(job), snapshot.index, len(snapshot.train_loss), len(snapshot.val_iterations))
-    cached = st.session_state.get("live_figure")
-    if cached is None or cached[0] != version:
+    """The live curve, rebuilt when points were added, at most every ``CURVE_REDRAW_SECONDS``.
+
+    The first point is drawn at once; later ones wait for the next redraw, so
+    a fast run does not re-send its chart on every tick of the live view.
+    """
+    run = (id(job), snapshot.index)
+    points = (len(snapshot.train_loss), len(snapshot.val_iterations))
+    now = time.monotonic()
+    cached = st.session_state.get("live_figure")  # (run, points, built at, figure)
+    stale = cached is None or cached[0] != run or (
+        cached[1] != points and (cached[1][0] == 0 or now - cached[2] >= CURVE_REDRAW_SECONDS)
+    )
+    if stale:
         figure = figures.training_curves(
             snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy,
             iterations=snapshot.config.iterations,
         )
-        cached = st.session_state["live_figure"] = (version, figure)
-    return cached[1]
+        cached = st.session_state["live_figure"] = (run, points, now, figure)
+    return cached[3]
 
 
 def job_error() -> None:
@@ -205,7 +221,8 @@ def job_error() -> None:
 def result_summary(trained: TrainedModel) -> None:
     """Scores, curve, confusion matrix, mistakes and a download for one finished run."""
     result = trained.result
-    with status_block(result.status):
+    heard_at = st.session_state.get("last_iteration_at", {}).get(trained.number)
+    with status_block(result.status), last_iteration_block(heard_at):
         if result.status == "diverged":
             st.warning(result.message[:1].upper() + result.message[1:], icon=":material/warning:")
         elif result.status == "stopped":

@@ -1,0 +1,248 @@
+"""What a visitor feels, in Chromium against a real server, beside a baseline revision.
+
+For the app in this tree and, with ``--baseline REV``, the same app at git
+revision ``REV`` (checked out in a temporary worktree), runs alternate: a
+fresh server each run, then
+
+1. **cold start → /draw ready**: from starting ``streamlit run app.py`` to the
+   ``/draw`` page's ready marker with the script run over (the shipped model
+   loaded);
+2. **stroke → prediction** (p50/p95 over ``--strokes`` strokes): from the
+   mouse-up of a stroke on the canvas to the prediction *for that stroke* on
+   screen. An app that marks it (``st-key-drawn-strokes-<n>``, this tree: the
+   canvas also sends pictures while the pen moves, so a changed value alone
+   could be a mid-stroke answer) is timed to that marker; an older app, which
+   answers on mouse-up only, to a change in its probability chart's bars;
+3. **Train click → first loss point**: on ``/train`` with the chapter's LSTM
+   recipe, from the click to the live curve's first point;
+4. **Train click → results**: to the ``completed`` status marker;
+5. **last iteration → results**: from when the web process heard of the run's
+   last iteration (``time.time()``, written into the result by the app:
+   ``st-key-train-last-iteration-ms-<t>``) to the browser's ``Date.now()`` when
+   the ``completed`` marker appeared (same machine, same clock). Older apps do
+   not say when, so they have no figure here;
+6. **server CPU during the training**: the web process's own CPU seconds
+   (``/proc/PID/stat``, workers excluded) from the click to the results: the
+   cost of the live view's pace.
+
+Medians over ``--runs`` runs are printed with the ratio new ÷ baseline. Only
+loopback traffic.
+
+    python bench/bench_browser.py [--runs 3] [--strokes 20] [--baseline 2b3c007] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.harness import (  # noqa: E402
+    ARTIFACTS,
+    CURVE_POINTS_JS,
+    Server,
+    launch_chromium,
+    ready_selector,
+    status_selector,
+    wait_until_idle,
+)
+
+TIMEOUT_MS = 180_000
+RECIPE = "arch=lstm&hidden=64&lr=0.01&batch=500&iterations=100"
+# The /draw panel's answer as a string: the Prediction metric and the probability
+# bars (Plotly's bar trace in an older app, HTML bars titled "class: p" here).
+ANSWER_JS = """() => {
+    const bars = Array.from(document.querySelectorAll(".js-plotly-plot"))
+        .map(plot => plot.data && plot.data[0]).find(trace => trace && trace.type === "bar");
+    const titles = Array.from(document.querySelectorAll("[data-testid='stHtml'] div[title]")).map(b => b.title);
+    return JSON.stringify([bars ? bars.y : null, titles]);
+}"""
+STROKES_MARKER = "st-key-drawn-strokes-"
+LAST_ITERATION_PREFIX = "st-key-train-last-iteration-ms-"
+# Date.now() once the completed marker shows, and the last iteration's time the app wrote (or null).
+RESULTS_SEEN_JS = f"""() => {{
+    const done = document.querySelector("{status_selector('completed')}");
+    if (!done) return false;
+    const marked = document.querySelector("[class*='{LAST_ITERATION_PREFIX}']");
+    const name = marked && Array.from(marked.classList).find(c => c.startsWith("{LAST_ITERATION_PREFIX}"));
+    return [Date.now(), name ? +name.slice({len(LAST_ITERATION_PREFIX)}) : null];
+}}"""
+PREDICTION_JS = """() => {
+    const metric = Array.from(document.querySelectorAll("[data-testid='stMetric']"))
+        .find(m => m.innerText.startsWith("Prediction"));
+    return metric ? metric.querySelector("[data-testid='stMetricValue']").innerText.trim() : null;
+}"""
+# Strokes in canvas fractions: digits a visitor might draw, each different from
+# the last so that every stroke changes the prediction's input.
+STROKES = [
+    [(0.5, 0.15), (0.52, 0.85)],  # 1
+    [(0.3, 0.2), (0.7, 0.2), (0.35, 0.85)],  # 7
+    [(0.3, 0.3), (0.5, 0.15), (0.7, 0.3), (0.3, 0.85), (0.75, 0.85)],  # 2
+    [(0.5, 0.15), (0.3, 0.5), (0.5, 0.85), (0.7, 0.5), (0.5, 0.15)],  # 0
+]
+
+
+def draw(page, canvas_box, stroke) -> None:
+    x0, y0, width, height = canvas_box["x"], canvas_box["y"], canvas_box["width"], canvas_box["height"]
+    points = [(x0 + fx * width, y0 + fy * height) for fx, fy in stroke]
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
+        for step in range(1, 9):
+            page.mouse.move(ax + (bx - ax) * step / 8, ay + (by - ay) * step / 8)
+    page.mouse.up()
+
+
+def one_run(root: Path, browser, strokes: int) -> dict:
+    """A fresh server from ``root``; the four figures, in seconds."""
+    figures: dict = {}
+    with Server(root=root, log_path=ARTIFACTS / "bench_browser" / f"{root.name}.log") as server:
+        context = browser.new_context(viewport={"width": 1400, "height": 1200})
+        page = context.new_page()
+        page.goto(f"{server.base}/draw")
+        wait_until_idle(page, ready="draw", timeout_ms=TIMEOUT_MS)
+        figures["cold_start_to_draw_ready"] = time.perf_counter() - server.started_at
+        canvas = page.locator("canvas").last
+        canvas.wait_for()
+        latencies = []
+        marked = None  # whether this app marks the stroke its answer is for
+        for index in range(strokes):
+            if index % len(STROKES) == 0 and index:
+                page.get_by_role("button", name="Clear").click()
+                page.wait_for_function("() => document.body.innerText.includes('Nothing drawn yet')",
+                                       timeout=TIMEOUT_MS)
+                canvas = page.locator("canvas").last
+                canvas.wait_for()
+            if marked is None:
+                marked = page.locator(f"[class*='{STROKES_MARKER}']").count() > 0
+            before = page.evaluate(ANSWER_JS)
+            box = canvas.bounding_box()
+            draw(page, box, STROKES[index % len(STROKES)])
+            lifted = time.perf_counter()
+            if marked:  # the answer for this stroke, the n-th since the canvas was cleared
+                done = f"document.querySelector('.{STROKES_MARKER}{index % len(STROKES) + 1} [data-testid=stMetric]')"
+            else:  # the bars change (every stroke here changes the input)
+                done = f"({ANSWER_JS})() !== {json.dumps(before)} && ({PREDICTION_JS})() !== null"
+            page.wait_for_function(
+                f"""() => {done} && !document.querySelector("[data-testid='stStatusWidget']")""",
+                timeout=TIMEOUT_MS, polling="raf",
+            )
+            latencies.append(time.perf_counter() - lifted)
+        figures["stroke_to_prediction"] = latencies
+        page.goto(f"{server.base}/train?{RECIPE}")
+        wait_until_idle(page, ready="train", timeout_ms=TIMEOUT_MS)
+        cpu_before = server_cpu_seconds(server.pid)
+        page.get_by_role("button", name="Train", exact=True).click()
+        clicked = time.perf_counter()
+        page.wait_for_function(f"() => ({CURVE_POINTS_JS})() >= 1 || document.querySelector("
+                               f"'{status_selector('completed')}')", timeout=TIMEOUT_MS, polling="raf")
+        figures["click_to_first_loss_point"] = time.perf_counter() - clicked
+        seen_at, last_iteration_ms = page.wait_for_function(
+            RESULTS_SEEN_JS, timeout=TIMEOUT_MS, polling="raf").json_value()
+        figures["click_to_results"] = time.perf_counter() - clicked
+        figures["server_cpu_training"] = server_cpu_seconds(server.pid) - cpu_before
+        figures["last_iteration_to_results"] = (
+            (seen_at - last_iteration_ms) / 1000 if last_iteration_ms is not None else None
+        )
+        page.wait_for_selector(ready_selector("train"), state="attached", timeout=TIMEOUT_MS)
+        context.close()
+    return figures
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` alone (not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def checkout(revision: str) -> Path:
+    """A worktree of ``revision`` in a temporary folder (removed by the caller)."""
+    folder = Path(tempfile.mkdtemp(prefix="rnn_demo_baseline_")) / "app"
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), revision], cwd=ROOT, check=True,
+                   capture_output=True)
+    return folder
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Medians over runs (stroke latencies: median of each run's p50 and p95)."""
+    summary = {
+        key: statistics.median(run[key] for run in runs)
+        for key in ("cold_start_to_draw_ready", "click_to_first_loss_point", "click_to_results",
+                    "server_cpu_training")
+    }
+    known = [run["last_iteration_to_results"] for run in runs if run["last_iteration_to_results"] is not None]
+    summary["last_iteration_to_results"] = statistics.median(known) if known else None
+    summary["stroke_p50"] = statistics.median(percentile(run["stroke_to_prediction"], 0.5) for run in runs)
+    summary["stroke_p95"] = statistics.median(percentile(run["stroke_to_prediction"], 0.95) for run in runs)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--strokes", type=int, default=20)
+    parser.add_argument("--baseline", help="git revision to compare with, run side by side")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    from playwright.sync_api import sync_playwright
+
+    load_at_start = os.getloadavg()
+    roots = {"this tree": ROOT}
+    baseline = checkout(args.baseline) if args.baseline else None
+    if baseline:
+        roots[f"baseline {args.baseline}"] = baseline
+    results: dict[str, list[dict]] = {name: [] for name in roots}
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            for run in range(args.runs):
+                order = list(roots) if run % 2 == 0 else list(reversed(roots))  # alternate
+                for name in order:
+                    results[name].append(one_run(roots[name], browser, args.strokes))
+                    print(f"run {run + 1} {name}: done", file=sys.stderr, flush=True)
+            browser.close()
+    finally:
+        if baseline:
+            subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, check=False)
+    summaries = {name: summarise(runs) for name, runs in results.items()}
+    labels = {
+        "cold_start_to_draw_ready": "cold start → /draw ready (s)",
+        "stroke_p50": "stroke → prediction p50 (s)",
+        "stroke_p95": "stroke → prediction p95 (s)",
+        "click_to_first_loss_point": "Train click → first loss point (s)",
+        "click_to_results": "Train click → results, LSTM 100 it (s)",
+        "last_iteration_to_results": "last iteration → results (s)",
+        "server_cpu_training": "server CPU during the training (s)",
+    }
+    names = list(roots)
+    print("load average (1, 5, 15 min) at the start: {:.2f} {:.2f} {:.2f}, at the end: {:.2f} {:.2f} {:.2f}".format(
+        *load_at_start, *os.getloadavg()))
+    print(f"medians of {args.runs} runs" + (f", alternating with {names[1]}" if baseline else ""))
+    print(f"{'':42}" + "".join(f"{name:>22}" for name in names) + ("   ratio" if baseline else ""))
+    for key, label in labels.items():
+        values = [summaries[name][key] for name in names]
+        ratio = f"   {values[0] / values[1]:5.2f}" if baseline and None not in values else ""
+        print(f"{label:42}" + "".join(f"{'n/a':>22}" if value is None else f"{value:22.3f}"
+                                      for value in values) + ratio)
+    if args.json:
+        print(json.dumps({"summaries": summaries, "runs": results}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
