@@ -46,6 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
 from tests.harness import (  # noqa: E402
     ARTIFACTS,
     CURVE_POINTS_JS,
@@ -57,6 +59,7 @@ from tests.harness import (  # noqa: E402
 )
 
 TIMEOUT_MS = 180_000
+STROKE_TIMEOUT_MS = 30_000  # a stroke unanswered this long is reported as missed
 RECIPE = "arch=lstm&hidden=64&lr=0.01&batch=500&iterations=100"
 # The /draw panel's answer as a string: the Prediction metric and the probability
 # bars (Plotly's bar trace in an older app, HTML bars titled "class: p" here).
@@ -115,6 +118,7 @@ def one_run(root: Path, browser, strokes: int) -> dict:
         canvas.wait_for()
         latencies = []
         marked = None  # whether this app marks the stroke its answer is for
+        missed = 0
         for index in range(strokes):
             if index % len(STROKES) == 0 and index:
                 page.get_by_role("button", name="Clear").click()
@@ -132,12 +136,17 @@ def one_run(root: Path, browser, strokes: int) -> dict:
                 done = f"document.querySelector('.{STROKES_MARKER}{index % len(STROKES) + 1} [data-testid=stMetric]')"
             else:  # the bars change (every stroke here changes the input)
                 done = f"({ANSWER_JS})() !== {json.dumps(before)} && ({PREDICTION_JS})() !== null"
-            page.wait_for_function(
-                f"""() => {done} && !document.querySelector("[data-testid='stStatusWidget']")""",
-                timeout=TIMEOUT_MS, polling="raf",
-            )
+            try:
+                page.wait_for_function(
+                    f"""() => {done} && !document.querySelector("[data-testid='stStatusWidget']")""",
+                    timeout=STROKE_TIMEOUT_MS, polling="raf",
+                )
+            except PlaywrightTimeout:  # a stroke the app never answered: counted, not timed
+                missed += 1
+                continue
             latencies.append(time.perf_counter() - lifted)
         figures["stroke_to_prediction"] = latencies
+        figures["missed_strokes"] = missed
         page.goto(f"{server.base}/train?{RECIPE}")
         wait_until_idle(page, ready="train", timeout_ms=TIMEOUT_MS)
         cpu_before = server_cpu_seconds(server.pid)
@@ -188,6 +197,7 @@ def summarise(runs: list[dict]) -> dict:
     summary["last_iteration_to_results"] = statistics.median(known) if known else None
     summary["stroke_p50"] = statistics.median(percentile(run["stroke_to_prediction"], 0.5) for run in runs)
     summary["stroke_p95"] = statistics.median(percentile(run["stroke_to_prediction"], 0.95) for run in runs)
+    summary["missed_strokes"] = sum(run["missed_strokes"] for run in runs)
     return summary
 
 
@@ -228,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         "click_to_results": "Train click → results, LSTM 100 it (s)",
         "last_iteration_to_results": "last iteration → results (s)",
         "server_cpu_training": "server CPU during the training (s)",
+        "missed_strokes": "strokes never answered (all runs)",
     }
     names = list(roots)
     print("load average (1, 5, 15 min) at the start: {:.2f} {:.2f} {:.2f}, at the end: {:.2f} {:.2f} {:.2f}".format(
@@ -236,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':42}" + "".join(f"{name:>22}" for name in names) + ("   ratio" if baseline else ""))
     for key, label in labels.items():
         values = [summaries[name][key] for name in names]
-        ratio = f"   {values[0] / values[1]:5.2f}" if baseline and None not in values else ""
+        ratio = f"   {values[0] / values[1]:5.2f}" if baseline and None not in values and values[1] else ""
         print(f"{label:42}" + "".join(f"{'n/a':>22}" if value is None else f"{value:22.3f}"
                                       for value in values) + ratio)
     if args.json:
