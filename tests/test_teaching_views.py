@@ -83,7 +83,7 @@ def test_training_sends_its_weights_every_few_iterations(embedded_digits):
     silent = _Collect()
     run_job("train", (config.replace(iterations=2), None, 0), silent)
     assert not [kind for kind, _ in silent.events if kind == "weights"]
-    assert weights_interval(100) == 2 and weights_interval(2000) == 40 and weights_interval(3) == 1
+    assert weights_interval(100) == 4 and weights_interval(2000) == 80 and weights_interval(3) == 1
 
 
 def test_a_job_keeps_only_the_latest_weights():

@@ -19,6 +19,8 @@ from rnn_demo.twin import twin_from_arrays
 from rnn_demo.ui.markers import watch_block
 from rnn_demo.ui.resources import get_dataset
 
+WATCH_PANEL_KEY = "watch-panel"
+
 
 def watch_it_learn(job, snapshot) -> None:
     """The showcase digits read by the current weights of ``snapshot``'s run (a
@@ -38,7 +40,8 @@ def watch_it_learn(job, snapshot) -> None:
         figure = figures.showcase_figure(images, dataset.y_valid[indices], reading.readout, dataset.class_names)
         cached = st.session_state["watch_figure"] = (version, figure, right, len(indices))
     _, figure, right, count = cached
-    with watch_block(iteration):
+    # A stable outer container (the marker inside changes with every snapshot).
+    with st.container(key=WATCH_PANEL_KEY), watch_block(iteration):
         st.markdown(f"**Watch it learn** — after iteration {iteration}: {right} of {count} read right")
         st.plotly_chart(figure, key="watch_it_learn")
         st.caption(WATCH_IT_LEARN)
