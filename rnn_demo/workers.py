@@ -53,6 +53,7 @@ from rnn_demo.errors import UserError
 # core, while no visitor waits: the next job goes to the other worker).
 DEFAULT_MAX_JOBS = 4
 DEFAULT_MAX_MEMORY_MB = 1500.0
+WORKER_NICENESS = 10
 STOP_GRACE_SECONDS = 5.0
 STOP_CAP = 4  # × stop_grace: the longest a stop may take, however chatty the worker
 EVENT_POLL_SECONDS = 0.05
@@ -98,6 +99,9 @@ def _initialise(events, stop_event) -> None:
     # A Ctrl-C in the terminal reaches the whole process group; the server
     # decides when its workers end.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Below the web process's priority: on a small server, pages stay quick
+    # while workers warm up or train (they get every idle cycle all the same).
+    os.nice(WORKER_NICENESS)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _channel = _QueueChannel(events, stop_event)
 
