@@ -52,6 +52,7 @@ from tests.harness import (  # noqa: E402
     ARTIFACTS,
     CURVE_POINTS_JS,
     Server,
+    draw_stroke,
     launch_chromium,
     ready_selector,
     status_selector,
@@ -94,17 +95,6 @@ STROKES = [
 ]
 
 
-def draw(page, canvas_box, stroke) -> None:
-    x0, y0, width, height = canvas_box["x"], canvas_box["y"], canvas_box["width"], canvas_box["height"]
-    points = [(x0 + fx * width, y0 + fy * height) for fx, fy in stroke]
-    page.mouse.move(*points[0])
-    page.mouse.down()
-    for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
-        for step in range(1, 9):
-            page.mouse.move(ax + (bx - ax) * step / 8, ay + (by - ay) * step / 8)
-    page.mouse.up()
-
-
 def one_run(root: Path, browser, strokes: int) -> dict:
     """A fresh server from ``root``; the four figures, in seconds."""
     figures: dict = {}
@@ -130,7 +120,7 @@ def one_run(root: Path, browser, strokes: int) -> dict:
                 marked = page.locator(f"[class*='{STROKES_MARKER}']").count() > 0
             before = page.evaluate(ANSWER_JS)
             box = canvas.bounding_box()
-            draw(page, box, STROKES[index % len(STROKES)])
+            draw_stroke(page, box, STROKES[index % len(STROKES)])
             lifted = time.perf_counter()
             if marked:  # the answer for this stroke, the n-th since the canvas was cleared
                 done = f"document.querySelector('.{STROKES_MARKER}{index % len(STROKES) + 1} [data-testid=stMetric]')"

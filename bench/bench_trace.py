@@ -10,15 +10,9 @@ on one CPU core, with untrained weights (latency does not depend on them).
 
 from __future__ import annotations
 
-import os
+import one_core  # noqa: F401 - pins to one core before NumPy starts its threads
 
-# Pin to one core and one thread before NumPy and TensorFlow start their pools,
-# so both sides are measured on the same single core.
-if hasattr(os, "sched_setaffinity"):
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[variable] = "1"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# isort: split
 
 import argparse  # noqa: E402
 import sys  # noqa: E402

@@ -19,6 +19,30 @@ from rnn_demo.data import Dataset, load_embedded
 from rnn_demo.models import build_model, compile_model
 from rnn_demo.reduction import reduce_images
 
+DEFAULT_VIEWPORT = {"width": 1400, "height": 1200}  # a browser test module may set VIEWPORT
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium (``tests/harness.py``), one per browser-test module."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.harness import launch_chromium
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A new visitor: a fresh browser context, as large as the module's ``VIEWPORT``."""
+    context = browser.new_context(viewport=getattr(request.module, "VIEWPORT", DEFAULT_VIEWPORT))
+    tab = context.new_page()
+    yield tab
+    context.close()
+
 
 @pytest.fixture(scope="session")
 def worker_pool():

@@ -268,3 +268,15 @@ async def _wait_until_idle_async(page, timeout_ms: float, ready: str | None) -> 
 def no_exceptions(page) -> None:
     errors = page.locator("[data-testid='stException']")
     assert errors.count() == 0, errors.first.inner_text()
+
+
+def draw_stroke(page, box, points, steps: int = 12) -> None:
+    """One pen stroke on the canvas at ``box`` through ``points`` (fractions of its
+    width and height), moving in ``steps`` small moves between points as a hand does."""
+    where = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.mouse.move(*where[0])
+    page.mouse.down()
+    for (ax, ay), (bx, by) in zip(where, where[1:], strict=False):
+        for step in range(1, steps + 1):
+            page.mouse.move(ax + (bx - ax) * step / steps, ay + (by - ay) * step / steps)
+    page.mouse.up()

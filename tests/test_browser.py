@@ -22,7 +22,7 @@ from tests.harness import (
     CURVE_POINTS_JS,
     HEADINGS,
     Server,
-    launch_chromium,
+    draw_stroke,
     maps_library,
     no_exceptions,
     page_url,
@@ -45,24 +45,6 @@ def server():
     """``streamlit run app.py`` on a free port, offline; yields it (``.base`` is its URL)."""
     with Server(log_path=ARTIFACTS_ROOT / "streamlit-server.log") as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    tab = context.new_page()
-    yield tab
-    context.close()
 
 
 # True once the page is really drawn: the script run is over, no element is a
@@ -179,17 +161,6 @@ PROBABILITIES_JS = """() => Array.from(document.querySelectorAll("[data-testid='
     .map(bar => bar.title)"""
 
 
-def _stroke(page, box, points) -> None:
-    """One pen stroke through ``points`` (canvas fractions), moving in small steps."""
-    where = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
-    page.mouse.move(*where[0])
-    page.mouse.down()
-    for (ax, ay), (bx, by) in zip(where, where[1:], strict=False):
-        for step in range(1, 13):
-            page.mouse.move(ax + (bx - ax) * step / 12, ay + (by - ay) * step / 12)
-    page.mouse.up()
-
-
 def test_each_stroke_updates_the_prediction_without_rerunning_the_page(server, page):
     """Canvas and prediction are one fragment: strokes and Clear re-run it alone."""
     page.goto(page_url(server.base, "draw"))
@@ -199,7 +170,7 @@ def test_each_stroke_updates_the_prediction_without_rerunning_the_page(server, p
     box = page.locator("canvas").last.bounding_box()
     seen = []
     for strokes, points in enumerate([[(0.5, 0.15), (0.52, 0.85)], [(0.2, 0.2), (0.8, 0.2)]], start=1):
-        _stroke(page, box, points)
+        draw_stroke(page, box, points)
         # The marker says the panel shows the drawing with this stroke finished.
         page.locator(f".{CSS_KEY_PREFIX}drawn-strokes-{strokes} [data-testid='stMetric']").wait_for(timeout=30_000)
         seen.append(page.evaluate(PROBABILITIES_JS))

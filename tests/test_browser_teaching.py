@@ -22,7 +22,6 @@ from tests.harness import ARTIFACTS as ARTIFACTS_ROOT
 from tests.harness import (
     ROOT,
     Server,
-    launch_chromium,
     no_exceptions,
     page_url,
     status_selector,
@@ -58,24 +57,6 @@ POINTS_JS = """trace => {
 def server():
     with Server(log_path=ARTIFACTS_ROOT / "streamlit-teaching.log") as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    tab = context.new_page()
-    yield tab
-    context.close()
 
 
 def shot(page, selector: str, name: str, *, moving: bool = False) -> None:
