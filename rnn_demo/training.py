@@ -1,18 +1,32 @@
-"""The training engine: the chapter's iteration-based loop on Keras's own fit.
+"""The training engine: the chapter's iteration-based loop on Keras's compiled step.
 
 Each iteration is one optimiser step on one random minibatch. Batches are
 drawn up front from a seeded NumPy generator, epoch by epoch (every training
 image once per pass, in a fresh random order), so the same seed gives the same
-batches on every backend. Training runs through ``model.fit`` on chunks of
-pre-assembled batches, so the steps are Keras's compiled ones and the engine
-costs no more than a plain ``fit``; a Keras callback reports progress and
-honours a stop request after the current step.
+batches on every backend.
+
+The loop calls the model's own compiled training step (Keras's
+``train_function``, the step ``fit`` runs) once per batch, straight from
+NumPy arrays: no ``fit``, no ``tf.data`` pipeline. That removes TensorFlow
+``fit``'s clean-up stall (it sat up to seconds after the last step in many
+short runs), so the result is ready as soon as the last step and the final
+validation pass are done, and each iteration's loss is read as it happens.
+
+A process that hands each result on at once (a worker turns the model into
+its NumPy twin) can keep compiled models (:func:`keep_compiled_models`): the
+next run of the same architecture and size then resets the kept model's
+weights to the seed's initial ones and its optimiser to zero, and starts at
+once instead of tracing the step again (seconds). A worker's warm-up turns
+this on and runs the chapter's recipe, so a click on it finds the step compiled.
+
+On TensorFlow the recurrent layers are unrolled where that wins (the 16
+timesteps written out: the same weights and arithmetic, no loop), chosen per
+architecture by measurement (:data:`TF_STEP_OPTIONS`); XLA lost overall.
 
 With ``config.augment`` each chunk's batches are made from the 28×28 images
 by :func:`rnn_demo.augment.augmented_sequences` (seeded by the seed and the
-iteration), the next chunk prepared in a background thread while ``fit``
-runs the current one; without it the engine feeds the reduced images as
-they are, exactly as before augmentation existed.
+iteration), the next chunk prepared in a background thread while the current
+one trains; without it the engine feeds the reduced images as they are.
 
 The engine knows nothing about any UI: callers pass ``on_progress`` (called
 after every iteration with a :class:`Progress`) and a ``stop`` object with an
@@ -22,14 +36,19 @@ after every iteration with a :class:`Progress`) and a ``stop`` object with an
 from __future__ import annotations
 
 import math
+import random
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 from keras import ops
+from keras.src.backend.common import global_state
+from keras.src.random import seed_generator
+from keras.src.utils import rng_utils
 
 from rnn_demo.augment import augmented_sequences
 from rnn_demo.config import ConfigError, TrainConfig
@@ -38,13 +57,33 @@ from rnn_demo.devices import Device, backend_name, resolve_device
 from rnn_demo.models import CLASSES, build_model, compile_model
 from rnn_demo.records import History, Progress, RunRecord, StopSignal
 
-# Assembled minibatches per fit call are capped at this many bytes: big
-# enough that fit's set-up cost is amortised, small enough for any laptop.
-CHUNK_BYTES = 256 * 2**20
-# With augmentation, chunks are this many iterations: short enough that
-# preparing the next one in a thread overlaps with training on this one,
-# long enough that fit's per-call set-up stays a small share.
+# With augmentation, chunks are this many iterations: short enough that the
+# first is ready at once and the next is prepared in a thread while this one
+# trains, long enough that the hand-off between them is rare.
 AUGMENT_CHUNK_ITERATIONS = 50
+# (unroll the 16 timesteps, XLA) per architecture on the TensorFlow backend,
+# chosen by measurement on the 2-core CPU (fresh processes, CPU seconds, which
+# other programs' load disturbs least). Unrolled, a step cost 47 % less CPU for
+# the bidirectional RNN, 15 % less for the bidirectional LSTM and 14 % for the
+# GRU, the same for the LSTM and the deep GRU; tracing the first step cost
+# less for the basic and bidirectional RNN (0.9 s vs 1.3 s) but 1.5–3× more
+# for the gated ones (GRU 2.1 s vs 0.7 s, deep 5.9 s vs 2.8 s). So: unrolled
+# where the steps win clearly. XLA lost on the basic and bidirectional RNN and
+# the LSTM, won by ≤ 1.2× on the GRU, and compiling took 2–8× the plain trace
+# on every architecture, which a short run never earns back: off.
+TF_STEP_OPTIONS: dict[str, tuple[bool, bool]] = {
+    "rnn": (True, False),
+    "birnn": (True, False),
+    "deep": (False, False),
+    "lstm": (False, False),
+    "gru": (False, False),
+    "bilstm": (True, False),
+}
+# Compiled models kept per process (each a few MiB with its traced steps):
+# the chapter's recipe, warmed by the worker, and the visitor's latest other choice.
+COMPILED_MODELS = 2
+# Initial weights kept per compiled model, by seed (a new seed costs one throwaway build).
+INITIAL_WEIGHTS_PER_MODEL = 4
 # Intermediate validation passes may cost about this fraction of the training
 # samples (a forward pass is ~1/3 of a training step, so ~3 % of the time).
 VALIDATION_BUDGET = 0.1
@@ -145,20 +184,8 @@ def batch_plan(n_train: int, batch_size: int, iterations: int, seed: int) -> np.
     return order[: iterations * batch_size].reshape(iterations, batch_size)
 
 
-class _EngineCallback(keras.callbacks.Callback):
-    """Bridges Keras's batch hooks to the engine's progress and stop contract."""
-
-    def __init__(self, engine: _Run):
-        super().__init__()
-        self.engine = engine
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.engine.after_step(float(logs["batch_loss"])):
-            self.model.stop_training = True
-
-
 class _Run:
-    """State of one training run, advanced by the Keras callback."""
+    """State of one training run, advanced by the engine's loop."""
 
     def __init__(self, model, config, dataset, on_progress, stop, schedule):
         self.model = model
@@ -212,6 +239,119 @@ class _Run:
         return False
 
 
+@dataclass
+class _Compiled:
+    """A compiled model and the initial weights of the seeds it has started from."""
+
+    model: keras.Model
+    initial_weights: OrderedDict = field(default_factory=OrderedDict)
+
+
+_compiled: OrderedDict[tuple, _Compiled] = OrderedDict()
+_keep_compiled = False
+
+
+def keep_compiled_models(enabled: bool = True) -> None:
+    """Keep (or stop keeping) compiled models for the next run of the same shape.
+
+    Off by default: a kept model is the next run's model, so a caller holding
+    a :class:`TrainingResult` would see its model retrained. Turn it on in a
+    process that uses each result before it starts the next run.
+    """
+    global _keep_compiled
+    _keep_compiled = enabled
+    if not enabled:
+        _compiled.clear()
+
+
+def step_options(arch: str) -> tuple[bool, bool | str]:
+    """``(unroll, jit_compile)`` the engine uses for ``arch`` on this backend."""
+    if backend_name() == "tensorflow":
+        return TF_STEP_OPTIONS[arch]
+    # JAX compiles the whole step either way (XLA): keep the backend's defaults.
+    return False, "auto"
+
+
+def compiled_model(config: TrainConfig, device: Device | None = None) -> keras.Model:
+    """A compiled model of ``config``'s shape, set to the seed's initial weights.
+
+    A new model is built and compiled (its step is traced on first use)
+    unless :func:`keep_compiled_models` is on and one of this shape is kept:
+    that one is reused, its weights back to the ones a fresh build with
+    ``config.seed`` gets, its optimiser state zero, its learning rate
+    ``config.learning_rate``. A run on a reused model is the same run, step
+    for step, as on a fresh one, minus the tracing.
+    """
+    device = device or resolve_device(config.device)
+    unroll, jit_compile = step_options(config.arch)
+    key = (backend_name(), device.keras_name, config.arch, config.hidden_units, config.recurrent_layers)
+    entry = _compiled.pop(key, None)
+    _seed_keras(config.seed)
+    with keras.device(device.keras_name):
+        if entry is None:
+            model = build_model(config, unroll=unroll)
+            compile_model(model, config.learning_rate, metrics=[BatchLoss()], jit_compile=jit_compile)
+            # Variables that first appear inside a traced step make TensorFlow
+            # trace it twice (~1 s more on the first step); create them now.
+            model.optimizer.build(model.trainable_variables)
+            entry = _Compiled(model)
+            entry.initial_weights[config.seed] = model.get_weights()
+        else:
+            model = entry.model
+            weights = entry.initial_weights.pop(config.seed, None)
+            if weights is None:
+                # A throwaway build draws exactly the seed's initial weights.
+                weights = build_model(config, unroll=unroll).get_weights()
+            entry.initial_weights[config.seed] = weights
+            model.set_weights(weights)
+            for variable in model.optimizer.variables:
+                variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+            model.optimizer.learning_rate = config.learning_rate
+            model.reset_metrics()
+    if not _keep_compiled:
+        return model
+    while len(entry.initial_weights) > INITIAL_WEIGHTS_PER_MODEL:
+        entry.initial_weights.popitem(last=False)
+    _compiled[key] = entry
+    while len(_compiled) > COMPILED_MODELS:
+        _compiled.popitem(last=False)
+    return model
+
+
+def _seed_keras(seed: int) -> None:
+    """``keras.utils.set_random_seed`` without TensorFlow's global seed.
+
+    Setting TensorFlow's seed (to any value) makes every traced function
+    trace again on its next call (measured: 0.3–1.5 s per run), and the
+    initial weights do not depend on it: Keras draws them from its own seed
+    generator, seeded from Python's ``random``. Nothing else in a run is random.
+    """
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def _step_function(model: keras.Model) -> Callable[[np.ndarray, np.ndarray], float]:
+    """``(x, y) -> batch loss``: one compiled training step on one minibatch.
+
+    On TensorFlow, Keras's own ``train_function`` (the step ``fit`` runs) is
+    called directly with the batch in a list, the path ``train_on_batch``
+    takes without its per-call metric resets; the first call goes through
+    ``train_on_batch``, which builds the loss and metrics and traces the step.
+    """
+    if backend_name() != "tensorflow":
+        return lambda x, y: float(model.train_on_batch(x, y, return_dict=True)["batch_loss"])
+
+    def step(x, y):
+        if model.train_function is None:
+            return float(model.train_on_batch(x, y, return_dict=True)["batch_loss"])
+        # (x, y, sample_weight), as train_on_batch passes it: another structure traces again.
+        return float(model.train_function([(x, y, None)])["batch_loss"])
+
+    return step
+
+
 def _with_weights(on_progress, on_weights, every: int, model) -> Callable[[Progress], None]:
     """``on_progress``, then ``on_weights(model)`` every ``every`` iterations and at the last."""
     if every < 1:
@@ -251,6 +391,9 @@ def train(
     ``on_weights`` (optional) is called with the model, its weights current,
     after every ``weights_every``-th iteration and the last (e.g. to show a
     live model's guesses; see :func:`rnn_demo.jobs.train`).
+
+    With :func:`keep_compiled_models` on, the returned model is the one the
+    next run of the same shape in this process retrains.
     """
     if dataset.name != config.dataset:
         raise ConfigError(f"config asks for dataset {config.dataset!r} but got {dataset.name!r}")
@@ -259,47 +402,39 @@ def train(
     plan = batch_plan(dataset.n_train, config.batch_size, config.iterations, config.seed)
     schedule = validation_schedule(config.iterations, config.batch_size, dataset.n_valid, validate_every)
     device = resolve_device(config.device)
-    train_x, train_y = dataset.train_sequences, dataset.y_train.astype(np.int32)
-    keras.utils.set_random_seed(config.seed)
+    model = compiled_model(config, device)
+    if on_weights is not None:
+        on_progress = _with_weights(on_progress, on_weights, weights_every, model)
+    run = _Run(model, config, dataset, on_progress, stop, schedule)
+    step = _step_function(model)
     with keras.device(device.keras_name):
-        model = build_model(config)
-        compile_model(model, config.learning_rate, metrics=[BatchLoss()])
-        if on_weights is not None:
-            on_progress = _with_weights(on_progress, on_weights, weights_every, model)
-        run = _Run(model, config, dataset, on_progress, stop, schedule)
-        callback = _EngineCallback(run)
-        bytes_per_iteration = config.batch_size * train_x[0].nbytes
-        chunk = max(1, CHUNK_BYTES // bytes_per_iteration)
-        if not config.augment:
-            for start in range(0, config.iterations, chunk):
-                indices = plan[start : start + chunk].reshape(-1)
-                model.fit(
-                    train_x[indices], train_y[indices],
-                    batch_size=config.batch_size, epochs=1, shuffle=False,
-                    verbose=0, callbacks=[callback],
-                )
-                if run.status != "completed":
-                    break
-            return _finish(run, model, config, dataset, device)
-        chunk = min(chunk, AUGMENT_CHUNK_ITERATIONS)
+        for inputs, labels in _batches(config, dataset, plan):
+            if run.after_step(step(inputs, labels)):
+                break
+    return _finish(run, model, config, dataset, device)
 
-        def prepare(start: int) -> np.ndarray:
-            return augmented_sequences(dataset.x_train, plan[start : start + chunk], config.seed, start)
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="augment") as worker:
-            upcoming = worker.submit(prepare, 0)
-            for start in range(0, config.iterations, chunk):
-                inputs = upcoming.result()
-                if start + chunk < config.iterations:
-                    upcoming = worker.submit(prepare, start + chunk)
-                model.fit(
-                    inputs, train_y[plan[start : start + chunk].reshape(-1)],
-                    batch_size=config.batch_size, epochs=1, shuffle=False,
-                    verbose=0, callbacks=[callback],
-                )
-                if run.status != "completed":
-                    break
-        return _finish(run, model, config, dataset, device)
+def _batches(config: TrainConfig, dataset: Dataset, plan: np.ndarray) -> Iterator[tuple]:
+    """The run's minibatches in order: ``(batch, 16, 16)`` float32 inputs, ``(batch,)`` int32 labels."""
+    labels = dataset.y_train.astype(np.int32)
+    if not config.augment:
+        sequences = dataset.train_sequences
+        for indices in plan:
+            yield sequences[indices], labels[indices]
+        return
+
+    def prepare(start: int) -> np.ndarray:
+        chunk = plan[start : start + AUGMENT_CHUNK_ITERATIONS]
+        return augmented_sequences(dataset.x_train, chunk, config.seed, start)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="augment") as worker:
+        upcoming = worker.submit(prepare, 0)
+        for start in range(0, config.iterations, AUGMENT_CHUNK_ITERATIONS):
+            inputs = upcoming.result()  # (chunk × batch, 16, 16)
+            if start + AUGMENT_CHUNK_ITERATIONS < config.iterations:
+                upcoming = worker.submit(prepare, start + AUGMENT_CHUNK_ITERATIONS)
+            for offset, batch in enumerate(inputs.reshape(-1, config.batch_size, *inputs.shape[1:])):
+                yield batch, labels[plan[start + offset]]
 
 
 def _finish(run: _Run, model, config: TrainConfig, dataset: Dataset, device: Device) -> TrainingResult:

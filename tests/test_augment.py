@@ -5,11 +5,10 @@ import os
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
 
-from rnn_demo import augment
+from rnn_demo import augment, training
 from rnn_demo.augment import (
     MAX_SHIFT,
     augment_images,
@@ -119,22 +118,28 @@ def test_augmented_digits_are_still_their_digits(embedded_digits):
         assert varied > clean - 0.03, (clean, varied)
 
 
-def _record_fit_inputs(monkeypatch):
+def _record_step_inputs(monkeypatch):
+    """What the engine's compiled training step is fed, batch by batch."""
     seen = []
-    original_fit = keras.Model.fit
+    original = training._step_function
 
-    def recording_fit(self, x, y, **kwargs):
-        seen.append((np.array(x), np.array(y)))
-        return original_fit(self, x, y, **kwargs)
+    def recording(model):
+        step = original(model)
 
-    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+        def recorded(x, y):
+            seen.append((np.array(x), np.array(y)))
+            return step(x, y)
+
+        return recorded
+
+    monkeypatch.setattr(training, "_step_function", recording)
     return seen
 
 
 def test_off_feeds_the_reduced_digits_in_plan_order_on_feeds_them_augmented(embedded_digits, monkeypatch):
     config = TrainConfig(arch="rnn", iterations=3, batch_size=100, seed=9)
     plan = batch_plan(embedded_digits.n_train, 100, 3, seed=9).reshape(-1)
-    seen = _record_fit_inputs(monkeypatch)
+    seen = _record_step_inputs(monkeypatch)
     train(config, embedded_digits)
     inputs = np.concatenate([x for x, _ in seen])
     assert np.array_equal(inputs, embedded_digits.train_sequences[plan])
@@ -150,9 +155,18 @@ def test_off_feeds_the_reduced_digits_in_plan_order_on_feeds_them_augmented(embe
 def test_augmented_chunks_are_the_whole_plan_and_reproducible(embedded_digits, monkeypatch):
     monkeypatch.setattr("rnn_demo.training.AUGMENT_CHUNK_ITERATIONS", 2)
     config = TrainConfig(arch="rnn", iterations=5, batch_size=100, seed=1, augment=True)
-    seen = _record_fit_inputs(monkeypatch)
+    seen = _record_step_inputs(monkeypatch)
+    chunks = []
+    original = training.augmented_sequences
+
+    def recording(images, plan, seed, first_iteration):
+        chunks.append((first_iteration, len(plan)))
+        return original(images, plan, seed, first_iteration)
+
+    monkeypatch.setattr(training, "augmented_sequences", recording)
     first = train(config, embedded_digits)
-    assert [len(x) for x, _ in seen] == [200, 200, 100]
+    assert chunks == [(0, 2), (2, 2), (4, 1)]
+    assert [len(x) for x, _ in seen] == [100] * 5
     second = train(config, embedded_digits)
     assert first.history.train_loss == second.history.train_loss
     assert first.summary()["config"]["augment"] is True

@@ -3,12 +3,20 @@
 import math
 import threading
 
+import keras
 import numpy as np
 import pytest
 
 from rnn_demo.config import ARCHITECTURES, ConfigError, TrainConfig
 from rnn_demo.devices import DeviceError, gpu_names
-from rnn_demo.training import DIVERGENCE_LOSS, batch_plan, train, validation_schedule
+from rnn_demo.training import (
+    DIVERGENCE_LOSS,
+    TF_STEP_OPTIONS,
+    batch_plan,
+    keep_compiled_models,
+    train,
+    validation_schedule,
+)
 
 
 def test_chapter_lstm_learns_and_reports_everything(embedded_digits):
@@ -104,3 +112,68 @@ def test_dataset_must_match_config(embedded_digits):
 def test_asking_for_a_missing_gpu_is_a_clear_error(embedded_digits):
     with pytest.raises(DeviceError, match="a GPU was requested but the .* backend sees none"):
         train(TrainConfig(device="gpu", iterations=1), embedded_digits)
+
+
+@pytest.fixture
+def kept_models():
+    """The worker's mode: compiled models kept for the next run of the same shape."""
+    keep_compiled_models(True)
+    yield
+    keep_compiled_models(False)
+
+
+@pytest.fixture
+def traces(monkeypatch):
+    """Counts how often the training step is traced (Keras calls ``train_step`` only then)."""
+    calls = []
+    original = keras.Model.train_step
+
+    def counting(self, data):
+        calls.append(self)
+        return original(self, data)
+
+    monkeypatch.setattr(keras.Model, "train_step", counting)
+    return calls
+
+
+def test_a_kept_model_runs_exactly_as_a_fresh_one_without_tracing_again(embedded_digits, kept_models, traces):
+    config = TrainConfig(arch="rnn", iterations=12, seed=11)
+    first = train(config, embedded_digits)
+    assert len(traces) == 1  # one trace per fresh model, not one per input structure
+    keras.backend.clear_session(free_memory=True)  # what a worker does between jobs
+    again = train(config, embedded_digits)
+    other = train(config.replace(seed=12, learning_rate=0.003), embedded_digits)
+    assert len(traces) == 1 and again.model is first.model is other.model
+    assert again.history.train_loss == first.history.train_loss and again.val_loss == first.val_loss
+    keep_compiled_models(False)
+    fresh_other = train(config.replace(seed=12, learning_rate=0.003), embedded_digits)
+    assert fresh_other.model is not other.model
+    assert fresh_other.history.train_loss == other.history.train_loss
+
+
+def test_models_are_not_kept_unless_asked(embedded_digits):
+    config = TrainConfig(arch="rnn", iterations=2)
+    assert train(config, embedded_digits).model is not train(config, embedded_digits).model
+
+
+def test_the_engine_never_calls_fit(embedded_digits, monkeypatch):
+    # fit's tf.data iterator and clean-up are where TensorFlow sat for up to
+    # seconds after the last step; the engine calls the compiled step itself.
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the engine called fit")
+
+    monkeypatch.setattr(keras.Model, "fit", no_fit)
+    progress = []
+    result = train(TrainConfig(arch="gru", iterations=5), embedded_digits, on_progress=progress.append)
+    assert result.status == "completed" and [p.iteration for p in progress] == [1, 2, 3, 4, 5]
+
+
+def test_engine_models_are_unrolled_and_load_like_the_chapters(embedded_digits, tmp_path):
+    result = train(TrainConfig(arch="bilstm", iterations=3), embedded_digits)
+    layer = result.model.get_layer("recurrent_1")
+    assert layer.forward_layer.unroll == TF_STEP_OPTIONS["bilstm"][0]
+    path = tmp_path / "bilstm.keras"
+    result.model.save(path)
+    loaded = keras.models.load_model(path, compile=False)
+    sample = embedded_digits.valid_sequences[:8]
+    np.testing.assert_allclose(loaded.predict_on_batch(sample), result.model.predict_on_batch(sample), atol=1e-6)
