@@ -148,7 +148,7 @@ def test_drawing_a_digit_shows_a_prediction(server, page):
         page.mouse.move(x + step * 0.3, box["y"] + box["height"] * (0.15 + 0.035 * step))
     page.mouse.up()
     prediction = page.locator("[data-testid='stMetric']").filter(has_text="Prediction")
-    prediction.wait_for(timeout=30_000)
+    prediction.wait_for(timeout=RESULT_TIMEOUT_MS)
     value = prediction.locator("[data-testid='stMetricValue']").inner_text().strip()
     assert value in [str(digit) for digit in range(10)]
     assert page.get_by_text("Nothing drawn yet").count() == 0
@@ -175,7 +175,7 @@ def test_each_stroke_updates_the_prediction_without_rerunning_the_page(server, p
     for strokes, points in enumerate([[(0.5, 0.15), (0.52, 0.85)], [(0.2, 0.2), (0.8, 0.2)]], start=1):
         draw_stroke(page, box, points)
         # The marker says the panel shows the drawing with this stroke finished.
-        page.locator(f".{CSS_KEY_PREFIX}drawn-strokes-{strokes} [data-testid='stMetric']").wait_for(timeout=30_000)
+        page.locator(f".{CSS_KEY_PREFIX}drawn-strokes-{strokes} [data-testid='stMetric']").wait_for(timeout=RESULT_TIMEOUT_MS)
         seen.append(page.evaluate(PROBABILITIES_JS))
     assert len(seen[0]) == 10 and seen[1] != seen[0]
     page.get_by_role("button", name="Clear").click()

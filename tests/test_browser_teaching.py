@@ -125,11 +125,11 @@ def test_the_step_through_animation_plays_in_the_browser(server, page):
     before = len(sent)
     chart.locator(".updatemenu-button").filter(has_text="play").click()
     page.wait_for_function(
-        "element => element._fullLayout.sliders[0].active >= 5", arg=chart.element_handle(), timeout=30_000,
+        "element => element._fullLayout.sliders[0].active >= 5", arg=chart.element_handle(), timeout=RESULT_TIMEOUT_MS,
     )
     shot(page, view("step-through"), "inside-step-through")
     page.wait_for_function(
-        "element => element._fullLayout.sliders[0].active === 15", arg=chart.element_handle(), timeout=30_000,
+        "element => element._fullLayout.sliders[0].active === 15", arg=chart.element_handle(), timeout=RESULT_TIMEOUT_MS,
     )
     assert len(sent) == before, "playing the animation sent the server messages"
     assert page.locator("[data-testid='stStatusWidget']").count() == 0
@@ -217,7 +217,7 @@ def test_watch_it_learn_shows_the_guesses_change_while_training(server, page):
             const element = document.querySelector(selector + " .js-plotly-plot");
             const annotations = element && element.layout && element.layout.annotations;
             return annotations && annotations.map(annotation => annotation.text).filter(Boolean);
-        }""", arg=selector, polling=100, timeout=30_000,
+        }""", arg=selector, polling=100, timeout=RESULT_TIMEOUT_MS,
     ).json_value()
     assert len(titles) == 10 and all("%" in title for title in titles)
     shot(page, f".{CSS_KEY_PREFIX}{WATCH_PANEL_KEY}", "train-watch-it-learn", moving=True)
