@@ -229,13 +229,19 @@ def release_memory() -> None:
 
     Without this a worker grows by tens of MiB per training (each run builds
     a new model and traces new functions); with it a warm worker's resident
-    memory stays level from one job to the next.
+    memory stays level from one job to the next. Where the engine keeps
+    compiled models (a worker does, for the next run of the same shape),
+    Keras's session is left alone: clearing it would empty TensorFlow's kernel
+    cache under them, and they are bounded anyway. Workers run this after a
+    job's result has been sent, not before (it takes a second or two).
     """
     import ctypes
     import gc
     import sys
 
-    if "keras" in sys.modules:
+    engine = sys.modules.get("rnn_demo.training")
+    keeps_models = engine is not None and engine.keeps_compiled_models()
+    if "keras" in sys.modules and not keeps_models:
         sys.modules["keras"].backend.clear_session(free_memory=True)
     gc.collect()
     try:
@@ -250,5 +256,3 @@ def run_job(name: str, args: tuple, channel: Channel | None = None):
         return JOBS[name](channel or _NoChannel(), *args)
     except UserError as error:
         raise JobError(str(error)) from None
-    finally:
-        release_memory()

@@ -159,6 +159,7 @@ def _run_on_worker(mailbox, job_id: int, name: str, args: tuple):
         return jobs.run_job(name, args, channel)
     finally:
         channel.finish()
+        jobs.release_memory()
 
 
 # -------------------------------------------------------------- caller's side

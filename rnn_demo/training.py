@@ -264,6 +264,11 @@ def keep_compiled_models(enabled: bool = True) -> None:
         _compiled.clear()
 
 
+def keeps_compiled_models() -> bool:
+    """Whether :func:`keep_compiled_models` is on in this process."""
+    return _keep_compiled
+
+
 def step_options(arch: str) -> tuple[bool, bool | str]:
     """``(unroll, jit_compile)`` the engine uses for ``arch`` on this backend."""
     if backend_name() == "tensorflow":

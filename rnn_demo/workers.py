@@ -113,14 +113,29 @@ def resident_mb(pid: int | None = None) -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+_tidying: threading.Thread | None = None
+
+
 def _execute(job_id: int, name: str, args: tuple):
-    """Runs a job in the worker; returns ``(value, resident MiB after the job)``."""
+    """Runs a job in the worker; returns ``(value, resident MiB after the job)``.
+
+    The clean-up after a job (:func:`rnn_demo.jobs.release_memory`, a second or
+    two) runs in a thread once the value is on its way, so the visitor does not
+    wait for it; the next job waits for it instead, if it comes that soon.
+    """
+    global _tidying
+    if _tidying is not None:
+        _tidying.join()
     _channel.job_id = job_id
     _channel.report(("started", os.getpid()))
     try:
-        return jobs.run_job(name, args, _channel), resident_mb()
+        value = jobs.run_job(name, args, _channel)
     finally:
         _channel.report(("finished", None))
+    resident = resident_mb()
+    _tidying = threading.Thread(target=jobs.release_memory, name="rnn-demo-tidy", daemon=True)
+    _tidying.start()
+    return value, resident
 
 
 # -------------------------------------------------------------- web-process side
