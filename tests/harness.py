@@ -31,6 +31,7 @@ from pathlib import Path
 from rnn_demo.ui.markers import (
     CSS_KEY_PREFIX,
     QUEUE_POSITION_KEY_PREFIX,
+    READY_CLASS,
     READY_KEY_PREFIX,
     STATUS_KEY_PREFIX,
 )
@@ -90,7 +91,7 @@ def page_url(base: str, name: str, query: str = "") -> str:
 
 def ready_selector(page: str) -> str:
     """The CSS selector of page ``page``'s ready marker (``rnn_demo.ui.markers.page_ready``)."""
-    return f".{CSS_KEY_PREFIX}{READY_KEY_PREFIX}{page}"
+    return f".{CSS_KEY_PREFIX}{READY_KEY_PREFIX}{page} .{READY_CLASS}"
 
 
 def status_selector(status: str) -> str:

@@ -26,6 +26,7 @@ from tests.harness import (
     maps_library,
     no_exceptions,
     page_url,
+    ready_selector,
     status_selector,
     wait_until_idle,
 )
@@ -157,8 +158,7 @@ def test_drawing_a_digit_shows_a_prediction(server, page):
 
 
 # The session's count of whole-page runs, from the /draw ready marker (markers.page_ready).
-PAGE_RUNS_JS = f"""() => document.querySelector(".{CSS_KEY_PREFIX}{READY_KEY_PREFIX}draw .rnn-page-ready")
-    .dataset.run"""
+PAGE_RUNS_JS = f"""() => document.querySelector("{ready_selector('draw')}").dataset.run"""
 # What the prediction panel says: each probability bar's title ("class: p" to four places).
 PROBABILITIES_JS = """() => Array.from(document.querySelectorAll("[data-testid='stHtml'] div[title]"))
     .map(bar => bar.title)"""

@@ -34,13 +34,16 @@ WATCH_KEY_PREFIX = "watch-it-learn-"
 VIEW_KEY_PREFIX = "view-"
 LESSON_KEY_PREFIX = "lesson-step-"
 CSS_KEY_PREFIX = "st-key-"  # what Streamlit puts before a container's key in its class
+# The element inside the page-ready container: the container can reach the
+# browser a moment before its content, so tests wait for this.
+READY_CLASS = "rnn-page-ready"
 
 
 def page_ready(page: str) -> None:
     """The last element of a page: ``.st-key-page-ready-<page>`` says the script drew everything."""
     runs = st.session_state[PAGE_RUNS_STATE] = st.session_state.get(PAGE_RUNS_STATE, 0) + 1
     with st.container(key=READY_KEY_PREFIX + page):
-        st.html(f'<span class="rnn-page-ready" data-run="{runs}"></span>')
+        st.html(f'<span class="{READY_CLASS}" data-run="{runs}"></span>')
 
 
 def status_block(status: str):
