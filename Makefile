@@ -24,11 +24,18 @@ lint: $(VENV)/.dev
 
 # Benchmarks print ratios against a baseline run side by side; see README.
 bench: $(VENV)/.runtime $(VENV)/.dev /usr/bin/chromium $(FASHION)
+	$(BIN)/python bench/bench_peers.py
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_fashion.py
+	$(BIN)/python bench/bench_augment.py
+	$(BIN)/python bench/bench_watch.py
 	$(BIN)/python bench/bench_trace.py
+	$(BIN)/python bench/bench_gradients.py
 	$(BIN)/python bench/bench_app.py
+	$(BIN)/python bench/bench_browser.py --baseline 2b3c007
 	$(BIN)/python bench/load_test.py --visitors 8
+	$(BIN)/python bench/load_test.py --visitors 16
+	$(BIN)/python bench/soak.py --visitors 30
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
