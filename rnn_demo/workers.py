@@ -141,12 +141,12 @@ def _execute(job_id: int, name: str, args: tuple):
 # -------------------------------------------------------------- web-process side
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a killed child not yet reaped shows as a zombie: not alive)."""
+def process_runs(pid: int) -> bool:
+    """Whether ``pid`` runs (a killed child not yet reaped shows as a zombie: not running)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
+    except (OSError, IndexError):
         return False
 
 
@@ -274,7 +274,7 @@ class WorkerPool:
 
     def worker_pids(self) -> list[int]:
         """The live worker processes (for memory reports and fault tests)."""
-        return [pid for pid in self.status().pids if _alive(pid)]
+        return [pid for pid in self.status().pids if process_runs(pid)]
 
     def backend_info(self, *, wait: bool = True) -> dict | None:
         """What the workers run on (``{"backend", "gpus", "pid"}``, from a warm-up).
@@ -338,7 +338,7 @@ class WorkerPool:
     def _follow(self, worker: _Worker, name, args, on_event, stop, timeout):
         job_id = next(self._job_ids)
         worker.stop_event.clear()
-        if worker.pid is not None and not _alive(worker.pid):
+        if worker.pid is not None and not process_runs(worker.pid):
             raise _DiedIdle
         try:
             future = worker.executor.submit(_execute, job_id, name, args)

@@ -34,7 +34,7 @@ from rnn_demo.executors import RAY_ADDRESS_VARIABLE, RAY_GPUS_VARIABLE, ray_gpus
 from rnn_demo.jobs import JobError  # noqa: E402
 from rnn_demo.ray_pool import RayPool  # noqa: E402
 from rnn_demo.twin import load_twin, twin_from_arrays  # noqa: E402
-from rnn_demo.workers import WorkerFailed  # noqa: E402
+from rnn_demo.workers import WorkerFailed, process_runs  # noqa: E402
 
 pytestmark = pytest.mark.slow
 STOP_GRACE = 5.0  # the default; a busy 2-core machine can take seconds per iteration
@@ -66,14 +66,6 @@ def _ray_processes_below(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 @pytest.fixture(scope="module")
 def ray_head():
     """A local Ray head for this module; yields its address (``127.0.0.1:port``)."""
@@ -86,9 +78,9 @@ def ray_head():
     started = _ray_processes_below(os.getpid())
     ray.shutdown()
     deadline = time.monotonic() + SHUTDOWN_SECONDS
-    while any(_alive(pid) for pid in started) and time.monotonic() < deadline:
+    while any(process_runs(pid) for pid in started) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [pid for pid in started if _alive(pid)], "Ray processes outlived ray.shutdown()"
+    assert not [pid for pid in started if process_runs(pid)], "Ray processes outlived ray.shutdown()"
 
 
 @pytest.fixture(scope="module")

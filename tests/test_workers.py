@@ -19,7 +19,7 @@ from rnn_demo.config import TrainConfig
 from rnn_demo.jobs import JobError
 from rnn_demo.training_jobs import TrainingJob
 from rnn_demo.twin import twin_from_arrays
-from rnn_demo.workers import WorkerFailed, WorkerPool, WorkersBusy
+from rnn_demo.workers import WorkerFailed, WorkerPool, WorkersBusy, process_runs
 
 pytestmark = pytest.mark.slow
 STOP_GRACE = 3.0
@@ -32,15 +32,6 @@ def pool():
     workers.wait_until_warm()
     yield workers
     workers.close()
-
-
-def process_runs(pid: int) -> bool:
-    """Whether ``pid`` is a running process (a killed, unreaped child is a zombie: not running)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def busy_pid(pool: WorkerPool) -> int:
