@@ -321,8 +321,10 @@ async def follow_training(page, run: Run, record: Visitor, clicked: float) -> st
         record.outcome = "queued" if "queued" in statuses else "training"  # the last state, should time run out
         for status, outcome in outcomes.items():
             if status in statuses:
-                if outcome != "refused":
+                if outcome != "refused" and record.result_seconds is None:
                     record.result_seconds = now - clicked
+                if outcome == "finished" and not state["trainSeconds"] and now - clicked < record.result_seconds + 30:
+                    break  # the marker comes first; the scores below it are a moment behind
                 if state["trainSeconds"]:
                     record.train_seconds = float(state["trainSeconds"].split()[0])
                 if outcome in ("stopped", "failed"):
