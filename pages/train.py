@@ -37,4 +37,5 @@ with output:
                 "seconds on the embedded sample.",
                 icon=":material/arrow_back:",
             )
+            training.empty_curve(config)
 markers.page_ready("train")

@@ -11,7 +11,8 @@ local :class:`rnn_demo.workers.WorkerPool`. ``RNN_DEMO_RAY_GPUS``
 The local pool's recycling limits come from the environment too:
 ``RNN_DEMO_WORKER_MAX_JOBS`` (jobs before a worker is replaced) and
 ``RNN_DEMO_WORKER_MAX_MB`` (resident MiB above which a worker is replaced
-after its job).
+after its job); ``RNN_DEMO_WORKER_THREADS`` sets each worker's compute
+threads (default: the cores shared out among the workers).
 
 Both pools answer to :class:`Pool`; callers use ``run`` and nothing else of
 either, so the same code runs on one machine and on many.
@@ -37,6 +38,7 @@ RAY_ADDRESS_VARIABLE = "RNN_DEMO_RAY_ADDRESS"
 RAY_GPUS_VARIABLE = "RNN_DEMO_RAY_GPUS"
 MAX_JOBS_VARIABLE = "RNN_DEMO_WORKER_MAX_JOBS"
 MAX_MEMORY_VARIABLE = "RNN_DEMO_WORKER_MAX_MB"
+THREADS_VARIABLE = "RNN_DEMO_WORKER_THREADS"
 
 
 class Pool(Protocol):
@@ -113,7 +115,8 @@ def make_pool(
         max_memory_mb = _positive(MAX_MEMORY_VARIABLE, float, DEFAULT_MAX_MEMORY_MB)
     address = ray_address()
     if address is None:
-        return WorkerPool(size, max_jobs=max_jobs, max_memory_mb=max_memory_mb, stop_grace=stop_grace)
+        return WorkerPool(size, max_jobs=max_jobs, max_memory_mb=max_memory_mb, stop_grace=stop_grace,
+                          threads=_positive(THREADS_VARIABLE, int, None))
     from rnn_demo.ray_pool import RayPool
 
     return RayPool(address, size, num_gpus=ray_gpus(), max_jobs=max_jobs, stop_grace=stop_grace)

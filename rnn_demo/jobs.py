@@ -99,7 +99,8 @@ def warm_up(channel: Channel) -> dict:
     # kept, so a visitor's first run neither waits for them nor finds the worker
     # a hundred MiB bigger afterwards.
     run_engine(defaults.replace(iterations=WARM_UP_ITERATIONS), cached_dataset(defaults.dataset))
-    return {"backend": backend_name(), "gpus": gpu_names(), "pid": os.getpid()}
+    return {"backend": backend_name(), "gpus": gpu_names(), "pid": os.getpid(),
+            "threads": int(os.environ.get("TF_NUM_INTRAOP_THREADS", 0)) or None}
 
 
 def dataset(channel: Channel, name: str):

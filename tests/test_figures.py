@@ -25,6 +25,14 @@ def test_training_curves_accept_an_empty_start():
     assert all(len(trace.x) == 0 for trace in figure.data)
 
 
+def test_refreshed_training_curves_equal_a_new_figure_of_the_same_points():
+    live = figures.training_curves([2.3], [], [], [], iterations=10)
+    points = ([2.3, 2.0, 1.5, 1.1], [2, 4], [1.9, 1.2], [0.4, 0.7])
+    refreshed = figures.refresh_training_curves(live, *points)
+    assert refreshed is live  # changed in place: no new figure to build
+    assert refreshed.to_plotly_json() == figures.training_curves(*points, iterations=10).to_plotly_json()
+
+
 def test_state_figure_aligns_rows_with_timesteps():
     values = RNG.uniform(0, 1, (16, 64))
     figure = figures.state_figure(IMAGE, values, "forget_gate", "forget gate f")

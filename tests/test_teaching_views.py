@@ -56,6 +56,19 @@ def test_the_showcase_figure_titles_each_guess(embedded_digits):
     assert len(figure.data) == 20
 
 
+def test_a_refreshed_showcase_equals_a_new_one(embedded_digits):
+    indices = showcase_indices(embedded_digits.y_valid)
+    images, labels = embedded_digits.valid_sequences[indices], embedded_digits.y_valid[indices]
+    rng = np.random.default_rng(1)
+    first, later = (rng.dirichlet(np.ones(10), size=(10, 16)) for _ in range(2))
+    live = figures.showcase_figure(images, labels, first, embedded_digits.class_names)
+    refreshed = figures.refresh_showcase(live, labels, later, embedded_digits.class_names)
+    fresh = figures.showcase_figure(images, labels, later, embedded_digits.class_names)
+    assert refreshed.to_plotly_json() == fresh.to_plotly_json()
+    assert refreshed.to_plotly_json() != figures.showcase_figure(
+        images, labels, first, embedded_digits.class_names).to_plotly_json()
+
+
 class _Collect:
     def __init__(self):
         self.events = []

@@ -19,7 +19,14 @@ from rnn_demo.config import TrainConfig
 from rnn_demo.jobs import JobError
 from rnn_demo.training_jobs import TrainingJob
 from rnn_demo.twin import twin_from_arrays
-from rnn_demo.workers import WorkerFailed, WorkerPool, WorkersBusy, process_runs
+from rnn_demo.workers import (
+    WorkerFailed,
+    WorkerPool,
+    WorkersBusy,
+    cores,
+    default_threads,
+    process_runs,
+)
 
 pytestmark = pytest.mark.slow
 STOP_GRACE = 3.0
@@ -121,10 +128,16 @@ def test_a_hanging_upload_is_ended_by_its_timeout(pool):
     assert pool.run("train", QUICK, None)[0].status == "completed"
 
 
+def test_each_worker_gets_its_share_of_the_cores(pool):
+    assert pool.backend_info()["threads"] == default_threads(1) == cores()
+    assert default_threads(2 * cores()) == 1  # never none
+
+
 def test_workers_are_recycled_after_max_jobs_and_above_the_memory_ceiling():
-    pool = WorkerPool(1, max_jobs=2)
+    pool = WorkerPool(1, max_jobs=2, threads=3)
     try:
         pool.wait_until_warm()
+        assert pool.backend_info()["threads"] == 3  # what the pool was told, not its default
         first = busy_pid(pool)
         pool.run("warm_up")
         assert busy_pid(pool) == first

@@ -183,25 +183,40 @@ def _live_view() -> None:
 
 
 def _live_figure(job: TrainingJob, snapshot):
-    """The live curve, rebuilt when points were added, at most every ``CURVE_REDRAW_SECONDS``.
+    """The live curve: built once per run, then given new points at most every
+    ``CURVE_REDRAW_SECONDS`` (its first point at once).
 
-    The first point is drawn at once; later ones wait for the next redraw, so
-    a fast run does not re-send its chart on every tick of the live view.
+    Later points wait for the next redraw, so a fast run does not re-send its
+    chart on every tick of the live view; a redraw changes the run's figure in
+    place (:func:`~rnn_demo.figures.refresh_training_curves`) instead of
+    building one, which would cost tens of milliseconds of the web process per tick.
     """
     run = (id(job), snapshot.index)
     points = (len(snapshot.train_loss), len(snapshot.val_iterations))
     now = time.monotonic()
-    cached = st.session_state.get("live_figure")  # (run, points, built at, figure)
-    stale = cached is None or cached[0] != run or (
-        cached[1] != points and (cached[1][0] == 0 or now - cached[2] >= CURVE_REDRAW_SECONDS)
-    )
-    if stale:
-        figure = figures.training_curves(
-            snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy,
-            iterations=snapshot.config.iterations,
-        )
+    curves = (snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy)
+    cached = st.session_state.get("live_figure")  # (run, points, drawn at, figure)
+    if cached is None or cached[0] != run:
+        figure = figures.training_curves(*curves, iterations=snapshot.config.iterations)
+        cached = st.session_state["live_figure"] = (run, points, now, figure)
+    elif cached[1] != points and (cached[1][0] == 0 or now - cached[2] >= CURVE_REDRAW_SECONDS):
+        figure = figures.refresh_training_curves(cached[3], *curves)
         cached = st.session_state["live_figure"] = (run, points, now, figure)
     return cached[3]
+
+
+def empty_curve(config: TrainConfig) -> None:
+    """The frame the live curve will grow into, shown before the first training.
+
+    Besides showing what is coming, it has the visitor's browser load and start
+    the chart library while they choose; without it, that came after the click
+    (the first loss point of a first training reached the screen seconds after
+    the web process had it).
+    """
+    figure = st.session_state.get("empty_curve")
+    if figure is None or figure.layout.xaxis.range[1] != config.iterations:
+        figure = st.session_state["empty_curve"] = figures.training_curves([], [], [], [], iterations=config.iterations)
+    st.plotly_chart(figure, key="empty_curve")
 
 
 def job_error() -> None:
