@@ -38,6 +38,7 @@ MISCLASSIFIED_SHOWN = 24
 # bench/bench_browser.py, "server CPU during the training").
 LIVE_VIEW_SECONDS = 0.2
 CURVE_REDRAW_SECONDS = 0.5  # the live chart is re-sent at most this often (its first point at once)
+FINISH_WAIT_SECONDS = 1.0  # the longest a tick waits for the final scores once the last iteration is in
 
 
 def _session_watch():
@@ -146,6 +147,12 @@ def _live_view() -> None:
     if job is None or job.harvested:
         return  # the page draws the results; this is a late tick
     snapshot = job.snapshot()
+    if not snapshot.done and _finishing(job, snapshot):
+        # Only the final scores are left (a fraction of a second in the worker):
+        # wait for them here, so the results follow at once rather than at the
+        # next tick of the browser's timer.
+        job.wait(FINISH_WAIT_SECONDS)
+        snapshot = job.snapshot()
     if snapshot.done:
         st.rerun()  # the page draws the results
     config = snapshot.config
@@ -180,6 +187,14 @@ def _live_view() -> None:
         icon=":material/stop_circle:", type="primary", help=stop_help,
     )
     watch_it_learn(job, snapshot)
+
+
+def _finishing(job: TrainingJob, snapshot) -> bool:
+    """Whether the job's last model has run its last iteration (or was asked to stop
+    after one) and only its final scores are left."""
+    if snapshot.last is None or snapshot.index < len(job.configs) - 1:
+        return False
+    return snapshot.last.iteration >= snapshot.config.iterations or job.stop_event.is_set()
 
 
 def _live_figure(job: TrainingJob, snapshot):
