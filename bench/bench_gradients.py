@@ -21,7 +21,6 @@ import argparse  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -29,22 +28,11 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import call_durations_ms  # noqa: E402
 from rnn_demo.config import ARCHITECTURES, TrainConfig  # noqa: E402
 from rnn_demo.gradients import gradient_trace  # noqa: E402
 from rnn_demo.models import build_model  # noqa: E402
 from rnn_demo.trace import NumpyModel  # noqa: E402
-
-
-def durations_ms(function, repeats: int) -> np.ndarray:
-    """``repeats`` call durations in milliseconds, after 3 warm-up calls."""
-    for _ in range(3):
-        function()
-    durations = np.empty(repeats)
-    for index in range(repeats):
-        start = time.perf_counter()
-        function()
-        durations[index] = time.perf_counter() - start
-    return durations * 1e3
 
 
 def main() -> None:
@@ -70,8 +58,8 @@ def main() -> None:
         trace_view = partial(numpy_model.trace, image)
         gradients, traces, ratios = [], [], []
         for _ in range(arguments.rounds):
-            gradient_times = durations_ms(gradient_view, arguments.repeats)
-            trace_times = durations_ms(trace_view, arguments.repeats)
+            gradient_times = call_durations_ms(gradient_view, arguments.repeats)
+            trace_times = call_durations_ms(trace_view, arguments.repeats)
             gradients.append(gradient_times)
             traces.append(trace_times)
             ratios.append(np.median(gradient_times) / np.median(trace_times))

@@ -16,7 +16,6 @@ import one_core  # noqa: F401 - pins to one core before NumPy starts its threads
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -24,6 +23,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import call_durations_ms  # noqa: E402
 from rnn_demo.config import ARCHITECTURES, TrainConfig  # noqa: E402
 from rnn_demo.models import build_model  # noqa: E402
 from rnn_demo.trace import NumpyModel  # noqa: E402
@@ -31,14 +31,8 @@ from rnn_demo.trace import NumpyModel  # noqa: E402
 
 def percentiles_ms(function, repeats: int) -> tuple[float, float]:
     """p50 and p95 in milliseconds of ``repeats`` calls, after 5 warm-up calls."""
-    for _ in range(5):
-        function()
-    durations = np.empty(repeats)
-    for index in range(repeats):
-        start = time.perf_counter()
-        function()
-        durations[index] = time.perf_counter() - start
-    return float(np.percentile(durations, 50) * 1e3), float(np.percentile(durations, 95) * 1e3)
+    durations = call_durations_ms(function, repeats, warm_up=5)
+    return float(np.percentile(durations, 50)), float(np.percentile(durations, 95))
 
 
 def main() -> None:
