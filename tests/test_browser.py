@@ -185,8 +185,10 @@ def test_each_stroke_updates_the_prediction_without_rerunning_the_page(server, p
 
 
 def test_training_streams_a_growing_curve_and_stop_works(server, page):
-    # Enough iterations that the run is still going when Stop is pressed.
-    page.goto(page_url(server.base, "train", "arch=lstm&iterations=2000&batch=100&hidden=32"))
+    # Enough work that the run is still going when Stop is pressed: about a minute on
+    # 2 cores (at batch 100 and 32 units it took ~13 s, and a slow poll on a loaded
+    # machine let it finish before the Stop landed).
+    page.goto(page_url(server.base, "train", "arch=lstm&iterations=2000&batch=500"))
     wait_until_idle(page, ready="train")
     page.get_by_role("button", name="Train", exact=True).click()
     counts: list[int] = []  # points on the live curve, polled once a second
