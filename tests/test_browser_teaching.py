@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 
 import pytest
 
@@ -186,39 +185,27 @@ def test_the_lesson_steps_with_next_and_back_and_its_links_open_a_step(server, p
         fresh.close()
 
 
-def _watched_iteration(page) -> int:
-    """The iteration whose weights the watch-it-learn panel shows (0 before it appears)."""
+def _next_watched_iteration(page, after: int) -> int:
+    """Wait until the watch-it-learn panel shows weights from after iteration ``after``; that iteration."""
     prefix = CSS_KEY_PREFIX + WATCH_KEY_PREFIX
-    return page.evaluate(f"""() => {{
+    return page.wait_for_function(f"""after => {{
         const marker = document.querySelector("[class*='{prefix}']");
         const name = marker && Array.from(marker.classList).find(c => c.startsWith("{prefix}"));
-        return name ? +name.slice({len(prefix)}) : 0;
-    }}""")
+        const iteration = name ? +name.slice({len(prefix)}) : 0;
+        return iteration > after && iteration;
+    }}""", arg=after, timeout=RESULT_TIMEOUT_MS).json_value()
 
 
 def test_watch_it_learn_shows_the_guesses_change_while_training(server, page):
     page.goto(page_url(server.base, "train", "arch=lstm&iterations=2000&batch=500"))
     wait_until_idle(page, ready="train")
     page.get_by_role("button", name="Train", exact=True).click()
-    seen: list[int] = []
-    deadline = time.monotonic() + RESULT_TIMEOUT_MS / 1000
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(500)
-        iteration = _watched_iteration(page)
-        if iteration and (not seen or iteration != seen[-1]):
-            seen.append(iteration)
-        if len(seen) >= 3:
-            break
-    assert len(seen) >= 3 and seen == sorted(seen), f"the watched iterations did not advance: {seen}"
-    selector = f"[class*='{CSS_KEY_PREFIX}{WATCH_KEY_PREFIX}']"
-    # The live fragment redraws the chart twice a second: read it once Plotly has laid it out.
-    titles = page.wait_for_function(
-        """selector => {
-            const element = document.querySelector(selector + " .js-plotly-plot");
-            const annotations = element && element.layout && element.layout.annotations;
-            return annotations && annotations.map(annotation => annotation.text).filter(Boolean);
-        }""", arg=selector, polling=100, timeout=RESULT_TIMEOUT_MS,
-    ).json_value()
+    seen = [0]
+    for _ in range(3):  # the panel moves on to newer weights, again and again
+        seen.append(_next_watched_iteration(page, seen[-1]))
+    selector = f"[class*='{CSS_KEY_PREFIX}{WATCH_KEY_PREFIX}'] [data-guess]"
+    page.wait_for_selector(selector, timeout=RESULT_TIMEOUT_MS)
+    titles = page.locator(selector).evaluate_all("columns => columns.map(column => column.innerText)")
     assert len(titles) == 10 and all("%" in title for title in titles)
     shot(page, f".{CSS_KEY_PREFIX}{WATCH_PANEL_KEY}", "train-watch-it-learn", moving=True)
     page.get_by_role("button", name="Stop").click()

@@ -11,7 +11,15 @@ import pytest
 from PIL import Image
 
 from rnn_demo.canvas import preprocess_canvas, rgba_from_data_url
-from rnn_demo.panel_html import input_picture, probability_bars
+from rnn_demo.panel_html import (
+    RIGHT_COLOUR,
+    first_right_row,
+    input_picture,
+    probability_bars,
+    probability_colours,
+    showcase_panel,
+)
+from rnn_demo.showcase import showcase_indices
 
 
 def test_input_picture_holds_the_sixteen_by_sixteen_values():
@@ -45,3 +53,48 @@ def test_a_canvas_png_reads_like_its_pixels():
     assert preprocess_canvas(decoded).background == "transparent"
     with pytest.raises(ValueError, match="data:image"):
         rgba_from_data_url("https://example.invalid/x.png")
+
+
+def _pictures(tag: str) -> list[np.ndarray]:
+    """The PNG pictures in ``tag``, as arrays, in order."""
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(encoded))))
+            for encoded in re.findall(r'src="data:image/png;base64,([^"]+)"', tag)]
+
+
+def test_the_showcase_panel_heads_each_digit_with_its_guess(embedded_digits):
+    indices = showcase_indices(embedded_digits.y_valid)
+    images, labels = embedded_digits.valid_sequences[indices], embedded_digits.y_valid[indices]
+    readout = np.full((10, 16, 10), 0.01)
+    readout[:, :, 3] = 0.91  # guesses 3 everywhere: right once, from the first row
+    panel = showcase_panel(images, labels, readout, embedded_digits.class_names)
+    guesses = re.findall(r'data-guess="([^"]*)" data-right="(true|false)"', panel)
+    assert guesses == [("3", "true" if label == 3 else "false") for label in labels]
+    assert panel.count("<b>3</b> 91%") == 10 and panel.count(RIGHT_COLOUR) == 1
+    assert "read right from row 1 on" in panel and panel.count("not read right yet") == 9
+    pictures = _pictures(panel)
+    assert len(pictures) == 20
+    for image, picture in zip(images, pictures[0::2], strict=True):  # each digit as the model reads it
+        np.testing.assert_allclose(picture / 255, image, atol=0.5 / 255 + 1e-6)
+    readout_picture = pictures[1]
+    assert readout_picture.shape == (16, 10, 3)  # a row per timestep, a column per class
+    assert (readout_picture[:, 3].sum(axis=-1) < readout_picture[:, 0].sum(axis=-1)).all()  # surer is darker
+    with pytest.raises(ValueError, match="expected 10 classes"):
+        showcase_panel(images, labels, readout[..., :9], embedded_digits.class_names)
+
+
+def test_probability_colours_run_light_to_dark():
+    colours = probability_colours(np.array([0.0, 0.5, 1.0, 2.0]))
+    assert colours.dtype == np.uint8 and colours.shape == (4, 3)
+    assert tuple(colours[0]) == (247, 251, 255) and tuple(colours[2]) == tuple(colours[3]) == (8, 48, 107)
+    assert colours[0].sum() > colours[1].sum() > colours[2].sum()
+
+
+def test_first_right_row_is_where_the_answer_settles():
+    readout = np.zeros((16, 10))
+    readout[:, 1] = 1.0
+    readout[[2, 9], 1], readout[[2, 9], 7] = 0.0, 1.0  # right, wrong at rows 3 and 10, right after
+    assert first_right_row(readout, 1) == 11
+    assert first_right_row(readout, 7) is None  # wrong in the end: not read right
+    readout[9] = readout[0]
+    readout[2] = readout[0]
+    assert first_right_row(readout, 1) == 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnn_demo import figures
 from rnn_demo.config import TrainConfig
 from rnn_demo.jobs import run_job, weights_interval
 from rnn_demo.showcase import read_showcase, showcase_indices
@@ -42,31 +41,6 @@ def test_the_lesson_covers_the_four_recipes_and_the_gradient_argument():
     assert {"rnn", "birnn", "deep", "lstm"} <= {arch for step in LESSON for arch in step.archs}
     assert "gradients" in views and "state_plane" in views and "step_through" in views
     assert all(1 <= len(step.paragraphs) <= 3 for step in LESSON)
-
-
-def test_the_showcase_figure_titles_each_guess(embedded_digits):
-    indices = showcase_indices(embedded_digits.y_valid)
-    readout = np.full((10, 16, 10), 0.01)
-    readout[:, :, 3] = 0.91  # guesses 3 everywhere: right once
-    figure = figures.showcase_figure(embedded_digits.valid_sequences[indices], embedded_digits.y_valid[indices],
-                                     readout, embedded_digits.class_names)
-    titles = [annotation.text for annotation in figure.layout.annotations if annotation.text]
-    assert len(titles) == 10 and all("<b>3</b> 91%" in title for title in titles)
-    assert sum(figures.RIGHT_COLOUR in title for title in titles) == 1
-    assert len(figure.data) == 20
-
-
-def test_a_refreshed_showcase_equals_a_new_one(embedded_digits):
-    indices = showcase_indices(embedded_digits.y_valid)
-    images, labels = embedded_digits.valid_sequences[indices], embedded_digits.y_valid[indices]
-    rng = np.random.default_rng(1)
-    first, later = (rng.dirichlet(np.ones(10), size=(10, 16)) for _ in range(2))
-    live = figures.showcase_figure(images, labels, first, embedded_digits.class_names)
-    refreshed = figures.refresh_showcase(live, labels, later, embedded_digits.class_names)
-    fresh = figures.showcase_figure(images, labels, later, embedded_digits.class_names)
-    assert refreshed.to_plotly_json() == fresh.to_plotly_json()
-    assert refreshed.to_plotly_json() != figures.showcase_figure(
-        images, labels, first, embedded_digits.class_names).to_plotly_json()
 
 
 class _Collect:

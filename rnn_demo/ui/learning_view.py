@@ -6,8 +6,9 @@ While a model trains, its worker sends the weights every few iterations
 NumPy twin from them and reads the showcase digits (:mod:`rnn_demo.showcase`),
 at most every :data:`REDRAW_SECONDS`, from the newest snapshot: the live
 fragment redraws five times a second, and a redraw in between reuses the last
-figure. The run's figure is built once and given each snapshot's readouts in
-place (building it anew cost ~100 ms of the web process each time).
+panel. The panel is plain HTML (:func:`rnn_demo.panel_html.showcase_panel`):
+as a Plotly chart of twenty subplots it cost the visitor's browser so much
+layout that the live view's ticks slowed and, on a small server, the training too.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 
 import streamlit as st
 
-from rnn_demo import figures
+from rnn_demo.panel_html import showcase_panel
 from rnn_demo.showcase import read_showcase, showcase_indices
 from rnn_demo.teaching import WATCH_IT_LEARN
 from rnn_demo.twin import twin_from_arrays
@@ -24,9 +25,8 @@ from rnn_demo.ui.markers import watch_block
 from rnn_demo.ui.resources import get_dataset
 
 WATCH_PANEL_KEY = "watch-panel"
-# The newest weights are shown at most this often: each new chart of twenty small
-# subplots costs the visitor's browser a re-layout, and on a small server whose
-# browser shares the cores, that time came out of the training.
+# The newest weights are shown at most this often: reading the digits costs the web
+# process a few milliseconds, and a panel changing faster is not read anyway.
 REDRAW_SECONDS = 0.5
 
 
@@ -39,21 +39,18 @@ def watch_it_learn(job, snapshot) -> None:
     iteration, arrays = snapshot.weights
     run = (id(job), snapshot.index)
     now = time.monotonic()
-    cached = st.session_state.get("watch_figure")  # (run, iteration, figure, right, count, drawn at)
+    cached = st.session_state.get("watch_panel")  # (run, iteration, panel, right, count, drawn at)
     if cached is None or cached[0] != run or (cached[1] != iteration and now - cached[5] >= REDRAW_SECONDS):
         dataset = get_dataset(snapshot.config.dataset)
         indices = showcase_indices(dataset.y_valid)
         images, labels = dataset.valid_sequences[indices], dataset.y_valid[indices]
         reading = read_showcase(twin_from_arrays(arrays), images)
         right = int((reading.guesses == labels).sum())
-        if cached is not None and cached[0] == run:  # same digits: new readouts in the run's figure
-            figure = figures.refresh_showcase(cached[2], labels, reading.readout, dataset.class_names)
-        else:
-            figure = figures.showcase_figure(images, labels, reading.readout, dataset.class_names)
-        cached = st.session_state["watch_figure"] = (run, iteration, figure, right, len(indices), now)
-    _, shown, figure, right, count, _ = cached
+        panel = showcase_panel(images, labels, reading.readout, dataset.class_names)
+        cached = st.session_state["watch_panel"] = (run, iteration, panel, right, len(indices), now)
+    _, shown, panel, right, count, _ = cached
     # A stable outer container (the marker inside changes with every snapshot shown).
     with st.container(key=WATCH_PANEL_KEY), watch_block(shown):
         st.markdown(f"**Watch it learn** — after iteration {shown}: {right} of {count} read right")
-        st.plotly_chart(figure, key="watch_it_learn")
+        st.html(panel)
         st.caption(WATCH_IT_LEARN)
