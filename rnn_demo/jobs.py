@@ -18,6 +18,7 @@ process imports nothing heavy.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 from collections.abc import Callable
@@ -99,6 +100,13 @@ def warm_up(channel: Channel) -> dict:
     # kept, so a visitor's first run neither waits for them nor finds the worker
     # a hundred MiB bigger afterwards.
     run_engine(defaults.replace(iterations=WARM_UP_ITERATIONS), cached_dataset(defaults.dataset))
+    # What lives now (the frameworks' modules, the kept model) lives as long as
+    # the worker: out of the collector's sight, a full collection takes ~10 ms
+    # instead of ~150 ms holding the interpreter, which delayed the result of
+    # every training (the clean-up's collection runs beside its hand-off) and
+    # stalled training steps whenever one ran mid-run.
+    gc.collect()
+    gc.freeze()
     return {"backend": backend_name(), "gpus": gpu_names(), "pid": os.getpid(),
             "threads": int(os.environ.get("TF_NUM_INTRAOP_THREADS", 0)) or None}
 
@@ -233,11 +241,11 @@ def release_memory() -> None:
     memory stays level from one job to the next. Where the engine keeps
     compiled models (a worker does, for the next run of the same shape),
     Keras's session is left alone: clearing it would empty TensorFlow's kernel
-    cache under them, and they are bounded anyway. Workers run this after a
-    job's result has been sent, not before (it takes a second or two).
+    cache under them, and they are bounded anyway. Workers run this in a
+    thread beside the result's hand-off; its collection holds the interpreter,
+    which is why :func:`warm_up` freezes what lives for good (then ~10 ms).
     """
     import ctypes
-    import gc
     import sys
 
     engine = sys.modules.get("rnn_demo.training")

@@ -105,6 +105,25 @@ def first_right_row(readout: np.ndarray, label: int) -> int | None:
     return int(wrong[-1]) + 2 if len(wrong) else 1
 
 
+def image_tiles(images: np.ndarray, captions: Sequence[str], *, pixels: int = 64) -> str:
+    """``images`` ``(k, h, w)`` in [0, 1] as a wrapping row of ``pixels``-wide tiles, each above its caption.
+
+    One element with ``k`` small PNGs inside (a few hundred bytes each), where
+    ``k`` separate images cost the browser ``k`` requests and layouts.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or len(images) != len(captions):
+        raise ValueError(f"expected k images (k, h, w) and k captions; got {images.shape} and {len(captions)}")
+    tiles = [
+        f'<figure style="margin: 0; width: {pixels}px; text-align: center">'
+        f'<img src="{_grey_png(image)}" alt="{html.escape(caption)}" width="{pixels}" height="{pixels}" '
+        f'style="image-rendering: pixelated; display: block; border-radius: 2px">'
+        f'<figcaption style="font-size: 0.75rem; opacity: 0.8">{html.escape(caption)}</figcaption></figure>'
+        for image, caption in zip(images, captions, strict=True)
+    ]
+    return '<div style="display: flex; flex-wrap: wrap; gap: 6px">' + "".join(tiles) + "</div>"
+
+
 def showcase_panel(
     images: np.ndarray, labels: Sequence[int], readout_probabilities: np.ndarray, class_names: Sequence[str]
 ) -> str:

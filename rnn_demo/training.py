@@ -68,14 +68,18 @@ AUGMENT_CHUNK_ITERATIONS = 50
 # GRU, the same for the LSTM and the deep GRU; tracing the first step cost
 # less for the basic and bidirectional RNN (0.9 s vs 1.3 s) but 1.5–3× more
 # for the gated ones (GRU 2.1 s vs 0.7 s, deep 5.9 s vs 2.8 s). So: unrolled
-# where the steps win clearly. XLA lost on the basic and bidirectional RNN and
+# where the steps win clearly. The LSTM too since workers train with one thread
+# each: the chapter's recipe (warmed up by every worker, so its trace is paid
+# before any click) then trains in 2.1–2.3 s instead of 2.4–3.0 s (medians of
+# four warm runs, three fresh processes each, same accuracy), and a first
+# trace costs ~0.15 s more. XLA lost on the basic and bidirectional RNN and
 # the LSTM, won by ≤ 1.2× on the GRU, and compiling took 2–8× the plain trace
 # on every architecture, which a short run never earns back: off.
 TF_STEP_OPTIONS: dict[str, tuple[bool, bool]] = {
     "rnn": (True, False),
     "birnn": (True, False),
     "deep": (False, False),
-    "lstm": (False, False),
+    "lstm": (True, False),
     "gru": (False, False),
     "bilstm": (True, False),
 }

@@ -57,6 +57,8 @@ WORKER_NICENESS = 10
 STOP_GRACE_SECONDS = 5.0
 STOP_CAP = 4  # × stop_grace: the longest a stop may take, however chatty the worker
 EVENT_POLL_SECONDS = 0.05
+# A job's value follows its "finished" event at once; a worker silent this long after it is stuck.
+VALUE_AFTER_FINISHED_SECONDS = 30.0
 # After a job's result arrives, its last events may still be in the queue's pipe.
 DRAIN_SECONDS = 1.0
 
@@ -140,9 +142,9 @@ _tidying: threading.Thread | None = None
 def _execute(job_id: int, name: str, args: tuple):
     """Runs a job in the worker; returns ``(value, resident MiB after the job)``.
 
-    The clean-up after a job (:func:`rnn_demo.jobs.release_memory`, a second or
-    two) runs in a thread once the value is on its way, so the visitor does not
-    wait for it; the next job waits for it instead, if it comes that soon.
+    The clean-up after a job (:func:`rnn_demo.jobs.release_memory`) runs in a
+    thread while the value is on its way, so the visitor does not wait for it;
+    the next job waits for it instead, if it comes that soon.
     """
     global _tidying
     if _tidying is not None:
@@ -371,7 +373,9 @@ class WorkerPool:
         stop_asked_at: float | None = None
         seen = set()  # this job's lifecycle events: "started", "finished"
         last_heard = started
-        while not future.done():
+        # Until the job says it has finished: its value follows at once, so wait
+        # for that rather than for the next poll of the events (up to 50 ms later).
+        while not future.done() and "finished" not in seen:
             heard = self._pump(worker, job_id, on_event, EVENT_POLL_SECONDS)
             seen |= heard
             now = time.monotonic()
@@ -391,7 +395,9 @@ class WorkerPool:
             if timeout is not None and now - started > timeout:
                 raise WorkerFailed(f"the job did not finish within {timeout:g} s, so its worker was ended")
         try:
-            value = future.result()
+            value = future.result(timeout=VALUE_AFTER_FINISHED_SECONDS)
+        except TimeoutError:
+            raise WorkerFailed("the worker finished its job but never sent the result, so it was ended") from None
         except BrokenProcessPool as error:
             raise WorkerFailed(
                 "the worker process stopped unexpectedly (killed, out of memory or crashed); "

@@ -14,6 +14,7 @@ from rnn_demo.canvas import preprocess_canvas, rgba_from_data_url
 from rnn_demo.panel_html import (
     RIGHT_COLOUR,
     first_right_row,
+    image_tiles,
     input_picture,
     probability_bars,
     probability_colours,
@@ -98,3 +99,13 @@ def test_first_right_row_is_where_the_answer_settles():
     readout[9] = readout[0]
     readout[2] = readout[0]
     assert first_right_row(readout, 1) == 1
+
+
+def test_image_tiles_show_each_image_above_its_escaped_caption():
+    images = np.random.default_rng(0).random((3, 16, 16))
+    tiles = image_tiles(images, ["7→1", "<b>", "3→8"])
+    assert re.findall(r"<figcaption[^>]*>([^<]*)</figcaption>", tiles) == ["7→1", "&lt;b&gt;", "3→8"]
+    for image, picture in zip(images, _pictures(tiles), strict=True):
+        np.testing.assert_allclose(picture / 255, image, atol=0.5 / 255 + 1e-6)
+    with pytest.raises(ValueError, match="k captions"):
+        image_tiles(images, ["one"])

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from rnn_demo import figures
+from rnn_demo import figures, panel_html
 from rnn_demo.catalogue import TrainedModel
 from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
 from rnn_demo.training_jobs import TrainingJob
@@ -148,9 +148,8 @@ def _live_view() -> None:
         return  # the page draws the results; this is a late tick
     snapshot = job.snapshot()
     if not snapshot.done and _finishing(job, snapshot):
-        # Only the final scores are left (a fraction of a second in the worker):
-        # wait for them here, so the results follow at once rather than at the
-        # next tick of the browser's timer.
+        # The run ends before the next tick: wait for its result here, so the
+        # results follow at once rather than at the next tick of the browser's timer.
         job.wait(FINISH_WAIT_SECONDS)
         snapshot = job.snapshot()
     if snapshot.done:
@@ -191,10 +190,12 @@ def _live_view() -> None:
 
 def _finishing(job: TrainingJob, snapshot) -> bool:
     """Whether the job's last model has run its last iteration (or was asked to stop
-    after one) and only its final scores are left."""
-    if snapshot.last is None or snapshot.index < len(job.configs) - 1:
+    after one), or will before the next tick: only its final scores are left."""
+    last = snapshot.last
+    if last is None or snapshot.index < len(job.configs) - 1:
         return False
-    return snapshot.last.iteration >= snapshot.config.iterations or job.stop_event.is_set()
+    return (last.iteration >= snapshot.config.iterations or job.stop_event.is_set()
+            or last.seconds_left < LIVE_VIEW_SECONDS)
 
 
 def _live_figure(job: TrainingJob, snapshot):
@@ -206,11 +207,11 @@ def _live_figure(job: TrainingJob, snapshot):
     place (:func:`~rnn_demo.figures.refresh_training_curves`) instead of
     building one, which would cost tens of milliseconds of the web process per tick.
     """
-    run = (id(job), snapshot.index)
+    run = job.first_number + snapshot.index  # the number the model will have
     points = (len(snapshot.train_loss), len(snapshot.val_iterations))
     now = time.monotonic()
     curves = (snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy)
-    cached = st.session_state.get("live_figure")  # (run, points, drawn at, figure)
+    cached = st.session_state.get("live_figure")  # (model number, points, drawn at, figure)
     if cached is None or cached[0] != run:
         figure = figures.training_curves(*curves, iterations=snapshot.config.iterations)
         cached = st.session_state["live_figure"] = (run, points, now, figure)
@@ -273,19 +274,13 @@ def result_summary(trained: TrainedModel) -> None:
     columns[2].metric("Parameters", f"{result.params:,}")
     columns[3].metric("Training time", f"{result.train_seconds:.1f} s",
                       help=f"{result.samples_per_second:,.0f} training samples per second.")
-    history = result.history
-    st.plotly_chart(
-        figures.training_curves(
-            history.train_loss, history.val_iterations, history.val_loss, history.val_accuracy,
-            iterations=result.config.iterations,
-        ),
-        key=f"curve_{trained.number}",
-    )
     dataset = get_dataset(result.dataset)
+    curve, confusion = _result_figures(trained, dataset.class_names)
+    st.plotly_chart(curve, key=f"curve_{trained.number}")
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Confusion matrix** (validation set)")
-        st.plotly_chart(figures.confusion_figure(result.confusion, dataset.class_names))
+        st.plotly_chart(confusion)
     with right:
         wrong = np.flatnonzero(result.val_predictions != dataset.y_valid)
         st.markdown(f"**Misclassified validation images**: {len(wrong)} of {result.n_valid}")
@@ -295,16 +290,37 @@ def result_summary(trained: TrainedModel) -> None:
             captions = [
                 f"{names[dataset.y_valid[i]]}→{names[result.val_predictions[i]]}" for i in shown
             ]
-            # Upscaled with nearest-neighbour so the 16×16 pixels stay visible as pixels.
-            tiles = [np.kron(dataset.valid_sequences[i], np.ones((4, 4), dtype=np.float32)) for i in shown]
-            st.image(tiles, caption=captions, width=64, clamp=True)
+            st.html(panel_html.image_tiles(dataset.valid_sequences[shown], captions))
             st.caption("Each caption reads *true → predicted*.")
-    metadata = {**result.summary(), "history": history.to_dict()}
+    metadata = {**result.summary(), "history": result.history.to_dict()}
     st.download_button(
         "Download this model (.keras)", data=lambda: _model_file(trained, metadata),
         file_name=f"rnn_demo_{result.config.arch}_{trained.number}.keras",
         mime="application/octet-stream", on_click="ignore", icon=":material/download:",
     )
+
+
+def _result_figures(trained: TrainedModel, class_names) -> tuple:
+    """``(loss curve, confusion matrix)`` of ``trained``, made once per model shown.
+
+    The curve is the live view's figure of the same run given the final points
+    in place, when there is one (building a new one cost ~30 ms of the web
+    process between the last iteration and the results); every later rerun of
+    the page reuses both figures.
+    """
+    cached = st.session_state.get("result_figures")  # (model number, curve, confusion)
+    if cached is None or cached[0] != trained.number:
+        result = trained.result
+        history = result.history
+        curves = (history.train_loss, history.val_iterations, history.val_loss, history.val_accuracy)
+        live = st.session_state.get("live_figure")  # (model number, points, drawn at, figure)
+        if live is not None and live[0] == trained.number:
+            curve = figures.refresh_training_curves(live[3], *curves)
+        else:
+            curve = figures.training_curves(*curves, iterations=result.config.iterations)
+        confusion = figures.confusion_figure(result.confusion, class_names)
+        cached = st.session_state["result_figures"] = (trained.number, curve, confusion)
+    return cached[1], cached[2]
 
 
 def _model_file(trained: TrainedModel, metadata: dict) -> bytes:
