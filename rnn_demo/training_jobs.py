@@ -112,6 +112,8 @@ class TrainingJob:
         self._finished: list[TrainedModel] = []
         self._error: str | None = None
         self._done = False
+        # Set once there is something to show: the first progress, a place in the queue, or the end.
+        self._news = threading.Event()
         self.harvested = False
         self.thread = threading.Thread(target=self._work, name="rnn-demo-training", daemon=True)
 
@@ -139,6 +141,7 @@ class TrainingJob:
                 val_accuracy.append(progress.val_accuracy)
             self._last = progress
             self._last_at = time.time()
+        self._news.set()
 
     def _work(self) -> None:
         try:
@@ -170,6 +173,7 @@ class TrainingJob:
                 self.queue.leave(self)
             with self._lock:
                 self._done = True
+            self._news.set()
 
     def _wait_for_slot(self) -> bool:
         """Queue for a training slot; False if refused or stopped while waiting."""
@@ -177,6 +181,8 @@ class TrainingJob:
             state = self.queue.enter(self)
             with self._lock:
                 self.queue_state = state
+            if state.position > 0 or state.refused:
+                self._news.set()
             if state.refused:
                 with self._lock:
                     self._error = state.message
@@ -201,6 +207,11 @@ class TrainingJob:
     def done(self) -> bool:
         with self._lock:
             return self._done
+
+    def wait_for_news(self, timeout: float) -> bool:
+        """Block until the job has something to show (its first progress, a place in
+        the queue, or its end), at most ``timeout`` seconds; True when it has."""
+        return self._news.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the thread ends (tests); True when it has."""

@@ -33,12 +33,20 @@ from rnn_demo.ui.resources import (
 
 KEPT_MODELS = 8  # per session, so a long class does not grow a session without bound
 MISCLASSIFIED_SHOWN = 24
-# The live view's pace: a finished run is noticed within one tick, and the first
-# loss point shown within one tick of arriving (the server's cost of the pace:
-# bench/bench_browser.py, "server CPU during the training").
-LIVE_VIEW_SECONDS = 0.2
+# The live view's pace. Neither end of a run waits for a tick (the click's own run
+# waits for the first point, the last tick before the end waits for the result), so
+# the pace only sets how smoothly the numbers move, and what each visitor costs:
+# every tick re-renders the page in the browser (~15 ms of React per pass, several
+# passes a tick). At 0.2 s the co-located Chromium of the 2-core build machine used
+# 4.1-5.5 CPU seconds during the chapter's 4-5 s recipe and took those cores from
+# the training; at 0.4-0.5 s, ~3 (and the web process ~0.35 s instead of ~0.6 s).
+LIVE_VIEW_SECONDS = 0.4
 CURVE_REDRAW_SECONDS = 0.5  # the live chart is re-sent at most this often (its first point at once)
-FINISH_WAIT_SECONDS = 1.0  # the longest a tick waits for the final scores once the last iteration is in
+FINISH_WAIT_SECONDS = 1.0
+# The longest the live view waits for a new job's first news (its first point, a place in the
+# queue): the click's own run then draws the first point, ~0.1-0.2 s after the click on a
+# warm worker, where drawing without it left the point to a tick that came ~0.4 s later.
+FIRST_POINT_WAIT_SECONDS = 0.5  # the longest a tick waits for the final scores once the last iteration is in
 
 
 def _session_watch():
@@ -146,6 +154,7 @@ def _live_view() -> None:
     job = current_job()
     if job is None or job.harvested:
         return  # the page draws the results; this is a late tick
+    job.wait_for_news(FIRST_POINT_WAIT_SECONDS)  # at once unless the job has just started
     snapshot = job.snapshot()
     if not snapshot.done and _finishing(job, snapshot):
         # The run ends before the next tick: wait for its result here, so the
