@@ -100,11 +100,13 @@ def warm_up(channel: Channel) -> dict:
     # kept, so a visitor's first run neither waits for them nor finds the worker
     # a hundred MiB bigger afterwards.
     run_engine(defaults.replace(iterations=WARM_UP_ITERATIONS), cached_dataset(defaults.dataset))
-    # What lives now (the frameworks' modules, the kept model) lives as long as
-    # the worker: out of the collector's sight, a full collection takes ~10 ms
-    # instead of ~150 ms holding the interpreter, which delayed the result of
-    # every training (the clean-up's collection runs beside its hand-off) and
-    # stalled training steps whenever one ran mid-run.
+    # What lives now (the frameworks' modules, the recipe's kept model) lives about
+    # as long as the worker: out of the collector's sight, a full collection takes
+    # ~10 ms instead of ~150 ms holding the interpreter, which delayed the result
+    # of every training (the clean-up's collection runs beside its hand-off) and
+    # stalled training steps whenever one ran mid-run. (Should two other shapes
+    # push the recipe's model out of the engine's keep, its few MiB stay until the
+    # worker is recycled, after a handful of jobs.)
     gc.collect()
     gc.freeze()
     return {"backend": backend_name(), "gpus": gpu_names(), "pid": os.getpid(),
