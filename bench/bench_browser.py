@@ -197,10 +197,10 @@ def summarise(runs: list[dict]) -> dict:
     """Medians over runs (stroke latencies: median of each run's p50 and p95; training
     figures: median over every training of every run, and the worst wait for results)."""
     summary = {"cold_start_to_draw_ready": statistics.median(run["cold_start_to_draw_ready"] for run in runs)}
-    for key in TRAINING_FIGURES:
-        known = [value for run in runs for value in run[key] if value is not None]
-        summary[key] = statistics.median(known) if known else None
-    waits = [value for run in runs for value in run["last_iteration_to_results"] if value is not None]
+    known = {key: [value for run in runs for value in run[key] if value is not None] for key in TRAINING_FIGURES}
+    for key, values in known.items():
+        summary[key] = statistics.median(values) if values else None
+    waits = known["last_iteration_to_results"]
     summary["last_iteration_to_results_max"] = max(waits) if waits else None
     summary["results_later_than_half_a_second"] = sum(wait > 0.5 for wait in waits) if waits else None
     summary["stroke_p50"] = statistics.median(percentile(run["stroke_to_prediction"], 0.5) for run in runs)

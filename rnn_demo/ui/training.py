@@ -42,11 +42,11 @@ MISCLASSIFIED_SHOWN = 24
 # the training; at 0.4-0.5 s, ~3 (and the web process ~0.35 s instead of ~0.6 s).
 LIVE_VIEW_SECONDS = 0.4
 CURVE_REDRAW_SECONDS = 0.5  # the live chart is re-sent at most this often (its first point at once)
-FINISH_WAIT_SECONDS = 1.0
+FINISH_WAIT_SECONDS = 1.0  # the longest a tick waits for the result of a run that is ending
 # The longest the live view waits for a new job's first news (its first point, a place in the
 # queue): the click's own run then draws the first point, ~0.1-0.2 s after the click on a
 # warm worker, where drawing without it left the point to a tick that came ~0.4 s later.
-FIRST_POINT_WAIT_SECONDS = 0.5  # the longest a tick waits for the final scores once the last iteration is in
+FIRST_POINT_WAIT_SECONDS = 0.5
 
 
 def _session_watch():
