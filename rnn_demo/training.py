@@ -21,7 +21,7 @@ this on and runs the chapter's recipe, so a click on it finds the step compiled.
 
 On TensorFlow the recurrent layers are unrolled where that wins (the 16
 timesteps written out: the same weights and arithmetic, no loop), chosen per
-architecture by measurement (:data:`TF_STEP_OPTIONS`); XLA lost overall.
+architecture by measurement (:data:`TF_STEP_OPTIONS`); XLA where it wins (the GRUs).
 
 With ``config.augment`` each chunk's batches are made from the 28×28 images
 by :func:`rnn_demo.augment.augmented_sequences` (seeded by the seed and the
@@ -62,25 +62,28 @@ from rnn_demo.records import History, Progress, RunRecord, StopSignal
 # trains, long enough that the hand-off between them is rare.
 AUGMENT_CHUNK_ITERATIONS = 50
 # (unroll the 16 timesteps, XLA) per architecture on the TensorFlow backend,
-# chosen by measurement on the 2-core CPU (fresh processes, CPU seconds, which
-# other programs' load disturbs least). Unrolled, a step cost 47 % less CPU for
-# the bidirectional RNN, 15 % less for the bidirectional LSTM and 14 % for the
-# GRU, the same for the LSTM and the deep GRU; tracing the first step cost
-# less for the basic and bidirectional RNN (0.9 s vs 1.3 s) but 1.5–3× more
-# for the gated ones (GRU 2.1 s vs 0.7 s, deep 5.9 s vs 2.8 s). So: unrolled
-# where the steps win clearly. The LSTM too since workers train with one thread
-# each: the chapter's recipe (warmed up by every worker, so its trace is paid
-# before any click) then trains in 2.1–2.3 s instead of 2.4–3.0 s (medians of
-# four warm runs, three fresh processes each, same accuracy), and a first
-# trace costs ~0.15 s more. XLA lost on the basic and bidirectional RNN and
-# the LSTM, won by ≤ 1.2× on the GRU, and compiling took 2–8× the plain trace
-# on every architecture, which a short run never earns back: off.
+# chosen by measurement on the 2-core CPU. Unrolled, a step cost 47 % less CPU
+# for the bidirectional RNN and 15 % less for the bidirectional LSTM, and tracing
+# the first step cost less for the basic and bidirectional RNN (0.9 s vs 1.3 s).
+# The LSTM is unrolled too since workers train with one thread each: the
+# chapter's recipe (warmed up by every worker, so its trace is paid before any
+# click) then trains in 2.1-2.3 s instead of 2.4-3.0 s (medians of four warm
+# runs, three fresh processes each, same accuracy). XLA wins on the GRUs: their
+# steps, compared in one process, took 1.7x (GRU) and 1.4x (deep GRU) less time
+# with one thread and 2.4x and 2x less with two; in whole 100-iteration runs
+# (fresh processes, alternating) a GRU step took 22-23 ms instead of 36-44 ms
+# with one thread and a deep GRU step 58-68 ms instead of 78-88 ms with two.
+# Compiling costs ~1 s more than the plain trace, earned back within the
+# chapter's 100 iterations (runs ended level or up to 1 s sooner, same accuracy).
+# Unrolled under XLA the GRU's step was faster still (16 ms) but compiling took
+# 3.8-4.8 s. XLA gained nothing on the LSTM (21-25 ms either way, 1-2 s more to
+# compile) and lost on the basic and bidirectional RNN.
 TF_STEP_OPTIONS: dict[str, tuple[bool, bool]] = {
     "rnn": (True, False),
     "birnn": (True, False),
-    "deep": (False, False),
+    "deep": (False, True),
     "lstm": (True, False),
-    "gru": (False, False),
+    "gru": (False, True),
     "bilstm": (True, False),
 }
 # Compiled models kept per process (each a few MiB with its traced steps):

@@ -29,10 +29,12 @@ def test_round_trip_keeps_predictions_and_metadata(trained, embedded_digits, tmp
     path = save_model(trained.model, tmp_path / "gru.keras", metadata)
     loaded = load_model(path)
     sample = embedded_digits.valid_sequences[:50]
+    # The trained GRU predicts through XLA (the engine compiles its steps so), the
+    # loaded one through TensorFlow's own kernels: the same weights, float32 rounding apart.
     np.testing.assert_allclose(
         np.asarray(loaded.model.predict_on_batch(sample)),
         np.asarray(trained.model.predict_on_batch(sample)),
-        atol=1e-6,
+        rtol=1e-5, atol=1e-5,
     )
     assert loaded.metadata["arch"] == "gru"
     assert loaded.metadata["history"]["train_loss"] == trained.history.train_loss
