@@ -29,8 +29,9 @@ With ``--trainings K`` each run trains the recipe K times, each from a fresh
 ``/train`` page (a new visitor; the workers stay warm), and the worst *last
 iteration → results* and how many exceeded 0.5 s are printed too.
 
-Medians over ``--runs`` runs are printed with the ratio new ÷ baseline. Only
-loopback traffic.
+Each figure is read in the page the moment its DOM changes (a
+``MutationObserver``, :func:`wait_for_dom`), not by polling every frame. Medians
+over ``--runs`` runs are printed with the ratio new ÷ baseline. Only loopback traffic.
 
     python bench/bench_browser.py [--runs 3] [--strokes 20] [--trainings 1] [--baseline 2b3c007] [--json]
 """
@@ -91,6 +92,16 @@ PREDICTION_JS = """() => {
         .find(m => m.innerText.startsWith("Prediction"));
     return metric ? metric.querySelector("[data-testid='stMetricValue']").innerText.trim() : null;
 }"""
+# Strokes in canvas fractions: digits a visitor might draw, each different from
+# the last so that every stroke changes the prediction's input.
+STROKES = [
+    [(0.5, 0.15), (0.52, 0.85)],  # 1
+    [(0.3, 0.2), (0.7, 0.2), (0.35, 0.85)],  # 7
+    [(0.3, 0.3), (0.5, 0.15), (0.7, 0.3), (0.3, 0.85), (0.75, 0.85)],  # 2
+    [(0.5, 0.15), (0.3, 0.5), (0.5, 0.85), (0.7, 0.5), (0.5, 0.15)],  # 0
+]
+
+
 def wait_for_dom(page, condition_js: str, timeout_ms: float):
     """``condition_js``'s first truthy value, checked whenever the page's DOM changes.
 
@@ -114,16 +125,6 @@ def wait_for_dom(page, condition_js: str, timeout_ms: float):
     if value is None:
         raise PlaywrightTimeout(f"{condition_js[:80]}… not true within {timeout_ms} ms")
     return value
-
-
-# Strokes in canvas fractions: digits a visitor might draw, each different from
-# the last so that every stroke changes the prediction's input.
-STROKES = [
-    [(0.5, 0.15), (0.52, 0.85)],  # 1
-    [(0.3, 0.2), (0.7, 0.2), (0.35, 0.85)],  # 7
-    [(0.3, 0.3), (0.5, 0.15), (0.7, 0.3), (0.3, 0.85), (0.75, 0.85)],  # 2
-    [(0.5, 0.15), (0.3, 0.5), (0.5, 0.85), (0.7, 0.5), (0.5, 0.15)],  # 0
-]
 
 
 def one_run(root: Path, browser, strokes: int, trainings: int) -> dict:

@@ -73,8 +73,10 @@ AUGMENT_CHUNK_ITERATIONS = 50
 # with one thread and 2.4x and 2x less with two; in whole 100-iteration runs
 # (fresh processes, alternating) a GRU step took 22-23 ms instead of 36-44 ms
 # with one thread and a deep GRU step 58-68 ms instead of 78-88 ms with two.
-# Compiling costs ~1 s more than the plain trace, earned back within the
-# chapter's 100 iterations (runs ended level or up to 1 s sooner, same accuracy).
+# Compiling costs ~1 s more than the plain trace: with one thread, as the app's
+# workers train (each compiles a shape once), whole runs of the chapter's 100
+# iterations still ended 0.3-0.5 s sooner; with two threads a fresh process's
+# GRU run ended ~1 s later (bench/bench_peers.py) and a deep GRU's level. Same accuracy.
 # Unrolled under XLA the GRU's step was faster still (16 ms) but compiling took
 # 3.8-4.8 s. XLA gained nothing on the LSTM (21-25 ms either way, 1-2 s more to
 # compile) and lost on the basic and bidirectional RNN.
