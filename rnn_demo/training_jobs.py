@@ -157,7 +157,7 @@ class TrainingJob:
                 record, arrays = self.pool.run(
                     "train", config, None, on_event=self._record, stop=self._stop_signal.is_set,
                 )
-                trained = TrainedModel(self.first_number + index, record, arrays)
+                trained = TrainedModel(self.model_number(index), record, arrays)
                 with self._lock:
                     self._finished.append(trained)
                     if self._last_at is not None:
@@ -207,6 +207,11 @@ class TrainingJob:
     def done(self) -> bool:
         with self._lock:
             return self._done
+
+    def model_number(self, index: int) -> int:
+        """The number the model of ``configs[index]`` has in the session (it has one
+        from the start: views of the run in progress are keyed by it)."""
+        return self.first_number + index
 
     def wait_for_news(self, timeout: float) -> bool:
         """Block until the job has something to show (its first progress, a place in

@@ -37,7 +37,7 @@ def watch_it_learn(job, snapshot) -> None:
         st.caption("The model's first guesses at ten digits appear after its first few iterations.")
         return
     iteration, arrays = snapshot.weights
-    run = job.first_number + snapshot.index  # the number the model will have
+    run = job.model_number(snapshot.index)
     now = time.monotonic()
     cached = st.session_state.get("watch_panel")  # (run, iteration, panel, right, count, drawn at)
     if cached is None or cached[0] != run or (cached[1] != iteration and now - cached[5] >= REDRAW_SECONDS):

@@ -216,7 +216,7 @@ def _live_figure(job: TrainingJob, snapshot):
     place (:func:`~rnn_demo.figures.refresh_training_curves`) instead of
     building one, which would cost tens of milliseconds of the web process per tick.
     """
-    run = job.first_number + snapshot.index  # the number the model will have
+    run = job.model_number(snapshot.index)
     points = (len(snapshot.train_loss), len(snapshot.val_iterations))
     now = time.monotonic()
     curves = (snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy)
