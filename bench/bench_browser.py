@@ -57,6 +57,8 @@ from tests.harness import (  # noqa: E402
     ARTIFACTS,
     CURVE_POINTS_JS,
     Server,
+    browser_cpu_seconds,
+    deprioritise_browsers,
     draw_stroke,
     launch_chromium,
     ready_selector,
@@ -66,7 +68,7 @@ from tests.harness import (  # noqa: E402
 
 TIMEOUT_MS = 180_000
 TRAINING_FIGURES = ("click_to_first_loss_point", "click_to_results", "last_iteration_to_results",
-                    "server_cpu_training")
+                    "server_cpu_training", "browser_cpu_training")
 STROKE_TIMEOUT_MS = 30_000  # a stroke unanswered this long is reported as missed
 RECIPE = "arch=lstm&hidden=64&lr=0.01&batch=500&iterations=100"
 # The /draw panel's answer as a string: the Prediction metric and the probability
@@ -184,6 +186,7 @@ def one_training(page, server) -> dict:
     page.goto(f"{server.base}/train?{RECIPE}")
     wait_until_idle(page, ready="train", timeout_ms=TIMEOUT_MS)
     cpu_before = server_cpu_seconds(server.pid)
+    browser_cpu_before = browser_cpu_seconds(server.pid)
     page.get_by_role("button", name="Train", exact=True).click()
     clicked = time.perf_counter()
     wait_for_dom(page, f"() => ({CURVE_POINTS_JS})() >= 1 || document.querySelector("
@@ -192,6 +195,7 @@ def one_training(page, server) -> dict:
     seen_at, last_iteration_ms = wait_for_dom(page, RESULTS_SEEN_JS, TIMEOUT_MS)
     figures["click_to_results"] = time.perf_counter() - clicked
     figures["server_cpu_training"] = server_cpu_seconds(server.pid) - cpu_before
+    figures["browser_cpu_training"] = browser_cpu_seconds(server.pid) - browser_cpu_before
     figures["last_iteration_to_results"] = (
         (seen_at - last_iteration_ms) / 1000 if last_iteration_ms is not None else None
     )
@@ -240,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strokes", type=int, default=20)
     parser.add_argument("--trainings", type=int, default=1, help="trainings per run, each on a fresh page")
     parser.add_argument("--baseline", help="git revision to compare with, run side by side")
+    parser.add_argument("--browser-nice", type=int, default=0,
+                        help="nice of Chromium's scheduler group (default 0: the same as the server; "
+                             "10: as if the browser ran on the visitor's own machine)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -254,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
+            if args.browser_nice and not deprioritise_browsers(None, args.browser_nice):
+                raise SystemExit("could not set Chromium's nice (its /proc/PID/autogroup)")
             for run in range(args.runs):
                 order = list(roots) if run % 2 == 0 else list(reversed(roots))  # alternate
                 for name in order:
@@ -274,12 +283,13 @@ def main(argv: list[str] | None = None) -> int:
         "last_iteration_to_results_max": "last iteration → results, worst (s)",
         "results_later_than_half_a_second": "trainings with results > 0.5 s late",
         "server_cpu_training": "server CPU during the training (s)",
+        "browser_cpu_training": "Chromium CPU during the training (s)",
         "missed_strokes": "strokes never answered (all runs)",
     }
     names = list(roots)
     print("load average (1, 5, 15 min) at the start: {:.2f} {:.2f} {:.2f}, at the end: {:.2f} {:.2f} {:.2f}".format(
         *load_at_start, *os.getloadavg()))
-    print(f"medians of {args.runs} runs of {args.trainings} training(s) each"
+    print(f"medians of {args.runs} runs of {args.trainings} training(s) each, browser nice {args.browser_nice}"
           + (f", alternating with {names[1]}" if baseline else ""))
     print(f"{'':42}" + "".join(f"{name:>22}" for name in names) + ("   ratio" if baseline else ""))
     for key, label in labels.items():

@@ -65,6 +65,7 @@ from tests.harness import (  # noqa: E402
     QUEUE_POSITION_JS,
     STATUS_PREFIX,
     Server,
+    deprioritise_browsers,
     launch_chromium,
     page_url,
     process_tree,
@@ -366,30 +367,6 @@ async def page_probe(browser, run: Run) -> None:
                 run.probe_loads.append((name, seconds))
     finally:
         await context.close()
-
-
-def deprioritise_browsers(server_pid: int, niceness: int) -> bool:
-    """Give this process's Chromium ``niceness`` (its scheduler autogroup's nice); True if done.
-
-    On a 2-core machine the visitors' browsers would otherwise take the CPU
-    the server needs; in a classroom they run on the visitors' own machines.
-    A plain ``nice`` does not hold: Chromium (run as root) resets its own
-    processes' priorities, and it starts its own session, hence its own
-    autogroup, which competes with the server's as a whole. So the nice is set
-    on that autogroup, which every later renderer of the browser joins.
-    """
-    done = False
-    server_tree = set(process_tree(server_pid))
-    for pid in process_tree(os.getpid()):
-        if pid in server_tree:
-            continue
-        try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "chromium":
-                Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
-                done = True
-        except OSError:
-            continue
-    return done
 
 
 async def drive(server: Server, args: argparse.Namespace, deadline: float) -> tuple[list[Visitor], Run]:

@@ -127,6 +127,45 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def deprioritise_browsers(server_pid: int | None, niceness: int) -> bool:
+    """Give this process's Chromium ``niceness`` (its scheduler autogroup's nice); True if done.
+
+    On a 2-core machine the visitors' browsers would otherwise take the CPU
+    the server needs; in a classroom they run on the visitors' own machines.
+    A plain ``nice`` does not hold: Chromium (run as root) resets its own
+    processes' priorities, and it starts its own session, hence its own
+    autogroup, which competes with the server's as a whole. So the nice is set
+    on that autogroup, which every later renderer of the browser joins.
+    """
+    done = False
+    server_tree = set(process_tree(server_pid)) if server_pid else set()
+    for pid in process_tree(os.getpid()):
+        if pid in server_tree:
+            continue
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "chromium":
+                Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
+                done = True
+        except OSError:
+            continue
+    return done
+
+
+def browser_cpu_seconds(server_pid: int | None = None) -> float:
+    """User + system CPU seconds of this process's Chromium processes (the server's tree excluded)."""
+    server_tree = set(process_tree(server_pid)) if server_pid else set()
+    total = 0.0
+    for pid in process_tree(os.getpid()):
+        try:
+            if pid in server_tree or Path(f"/proc/{pid}/comm").read_text().strip() != "chromium":
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def maps_library(pid: int, fragment: str) -> bool:
     """Whether process ``pid`` has a file whose path contains ``fragment`` mapped in memory."""
     try:

@@ -5,8 +5,7 @@ While a model trains, its worker sends the weights every few iterations
 (:attr:`~rnn_demo.training_jobs.JobSnapshot.weights`). This panel rebuilds the
 NumPy twin from them and reads the showcase digits (:mod:`rnn_demo.showcase`),
 at most every :data:`REDRAW_SECONDS`, from the newest snapshot: the live
-fragment redraws five times a second, and a redraw in between reuses the last
-panel. The panel is plain HTML (:func:`rnn_demo.panel_html.showcase_panel`):
+fragment redraws twice a second, and every other redraw reuses the last panel. The panel is plain HTML (:func:`rnn_demo.panel_html.showcase_panel`):
 as a Plotly chart of twenty subplots it cost the visitor's browser so much
 layout that the live view's ticks slowed and, on a small server, the training too.
 """
@@ -25,9 +24,10 @@ from rnn_demo.ui.markers import watch_block
 from rnn_demo.ui.resources import get_dataset
 
 WATCH_PANEL_KEY = "watch-panel"
-# The newest weights are shown at most this often: reading the digits costs the web
-# process a few milliseconds, and a panel changing faster is not read anyway.
-REDRAW_SECONDS = 0.5
+# The newest weights are shown at most this often (every other tick of the live
+# view, which can come a little early): reading the digits costs the web process a few
+# milliseconds and the browser a new panel, and a panel changing faster is not read anyway.
+REDRAW_SECONDS = 0.9
 
 
 def watch_it_learn(job, snapshot) -> None:

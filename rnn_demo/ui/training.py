@@ -36,16 +36,21 @@ MISCLASSIFIED_SHOWN = 24
 # The live view's pace. Neither end of a run waits for a tick (the click's own run
 # waits for the first point, the last tick before the end waits for the result), so
 # the pace only sets how smoothly the numbers move, and what each visitor costs:
-# every tick re-renders the page in the browser (~15 ms of React per pass, several
-# passes a tick). At 0.2 s the co-located Chromium of the 2-core build machine used
-# 4.1-5.5 CPU seconds during the chapter's 4-5 s recipe and took those cores from
-# the training; at 0.4-0.5 s, ~3 (and the web process ~0.35 s instead of ~0.6 s).
-LIVE_VIEW_SECONDS = 0.4
-CURVE_REDRAW_SECONDS = 0.5  # the live chart is re-sent at most this often (its first point at once)
+# every tick re-renders the live view in the browser, and a new chart is a whole
+# Plotly plot built again (~0.1 s of a software-rendering Chromium). On the 2-core
+# build machine, where the browser shares the cores with the worker, ticks at 0.2 s
+# cost the co-located Chromium 4.1-5.5 CPU seconds in the chapter's recipe; at 0.4 s
+# with the chart every other tick, 2.2-3.0; at 0.5 s with the chart every other
+# tick, 0.1-0.3 s less, and the results came 0.15 s sooner (median of 9 and 12
+# trainings, alternating).
+LIVE_VIEW_SECONDS = 0.5
+# The live chart is re-sent every other tick (its first point at once); a tick
+# can come a little early, hence less than two ticks' time.
+CURVE_REDRAW_SECONDS = 1.8 * LIVE_VIEW_SECONDS
 FINISH_WAIT_SECONDS = 1.0  # the longest a tick waits for the result of a run that is ending
 # The longest the live view waits for a new job's first news (its first point, a place in the
 # queue): the click's own run then draws the first point, ~0.1-0.2 s after the click on a
-# warm worker, where drawing without it left the point to a tick that came ~0.4 s later.
+# warm worker, where drawing without it left the point to the next tick.
 FIRST_POINT_WAIT_SECONDS = 0.5
 
 
