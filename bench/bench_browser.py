@@ -58,6 +58,7 @@ from tests.harness import (  # noqa: E402
     CURVE_POINTS_JS,
     Server,
     browser_cpu_seconds,
+    cpu_seconds,
     deprioritise_browsers,
     draw_stroke,
     launch_chromium,
@@ -185,7 +186,7 @@ def one_training(page, server) -> dict:
     figures = {}
     page.goto(f"{server.base}/train?{RECIPE}")
     wait_until_idle(page, ready="train", timeout_ms=TIMEOUT_MS)
-    cpu_before = server_cpu_seconds(server.pid)
+    cpu_before = cpu_seconds(server.pid)
     browser_cpu_before = browser_cpu_seconds(server.pid)
     page.get_by_role("button", name="Train", exact=True).click()
     clicked = time.perf_counter()
@@ -194,19 +195,13 @@ def one_training(page, server) -> dict:
     figures["click_to_first_loss_point"] = time.perf_counter() - clicked
     seen_at, last_iteration_ms = wait_for_dom(page, RESULTS_SEEN_JS, TIMEOUT_MS)
     figures["click_to_results"] = time.perf_counter() - clicked
-    figures["server_cpu_training"] = server_cpu_seconds(server.pid) - cpu_before
+    figures["server_cpu_training"] = cpu_seconds(server.pid) - cpu_before
     figures["browser_cpu_training"] = browser_cpu_seconds(server.pid) - browser_cpu_before
     figures["last_iteration_to_results"] = (
         (seen_at - last_iteration_ms) / 1000 if last_iteration_ms is not None else None
     )
     page.wait_for_selector(ready_selector("train"), state="attached", timeout=TIMEOUT_MS)
     return figures
-
-
-def server_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` alone (not its children)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def checkout(revision: str) -> Path:

@@ -127,6 +127,34 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` alone (not its children); 0 if it is gone."""
+    try:
+        # utime and stime: fields 14 and 15, after the ")" that ends the command name.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def browser_pids(server_pid: int | None = None) -> list[int]:
+    """This process's Chromium processes (the tree of ``server_pid``, if given, left out)."""
+    server_tree = set(process_tree(server_pid)) if server_pid else set()
+    pids = []
+    for pid in process_tree(os.getpid()):
+        try:
+            if pid not in server_tree and Path(f"/proc/{pid}/comm").read_text().strip() == "chromium":
+                pids.append(pid)
+        except OSError:
+            continue
+    return pids
+
+
+def browser_cpu_seconds(server_pid: int | None = None) -> float:
+    """CPU seconds used so far by this process's Chromium processes that still run."""
+    return sum(cpu_seconds(pid) for pid in browser_pids(server_pid))
+
+
 def deprioritise_browsers(server_pid: int | None, niceness: int) -> bool:
     """Give this process's Chromium ``niceness`` (its scheduler autogroup's nice); True if done.
 
@@ -138,32 +166,13 @@ def deprioritise_browsers(server_pid: int | None, niceness: int) -> bool:
     on that autogroup, which every later renderer of the browser joins.
     """
     done = False
-    server_tree = set(process_tree(server_pid)) if server_pid else set()
-    for pid in process_tree(os.getpid()):
-        if pid in server_tree:
-            continue
+    for pid in browser_pids(server_pid):
         try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "chromium":
-                Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
-                done = True
+            Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
+            done = True
         except OSError:
             continue
     return done
-
-
-def browser_cpu_seconds(server_pid: int | None = None) -> float:
-    """User + system CPU seconds of this process's Chromium processes (the server's tree excluded)."""
-    server_tree = set(process_tree(server_pid)) if server_pid else set()
-    total = 0.0
-    for pid in process_tree(os.getpid()):
-        try:
-            if pid in server_tree or Path(f"/proc/{pid}/comm").read_text().strip() != "chromium":
-                continue
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def maps_library(pid: int, fragment: str) -> bool:
