@@ -4,9 +4,9 @@ While a model trains, its worker sends the weights every few iterations
 (:func:`rnn_demo.jobs.train`); the job keeps the latest
 (:attr:`~rnn_demo.training_jobs.JobSnapshot.weights`). This panel rebuilds the
 NumPy twin from them and reads the showcase digits (:mod:`rnn_demo.showcase`),
-at most every :data:`REDRAW_SECONDS`, from the newest snapshot: the live
-fragment redraws twice a second, and every other redraw reuses the last panel. The panel is plain HTML (:func:`rnn_demo.panel_html.showcase_panel`):
-as a Plotly chart of twenty subplots it cost the visitor's browser so much
+at most as often as the live view asks (every other tick), from the newest
+snapshot; a tick in between reuses the last panel. The panel is plain HTML
+(:func:`rnn_demo.panel_html.showcase_panel`): as a Plotly chart of twenty subplots it cost the visitor's browser so much
 layout that the live view's ticks slowed and, on a small server, the training too.
 """
 
@@ -24,15 +24,13 @@ from rnn_demo.ui.markers import watch_block
 from rnn_demo.ui.resources import get_dataset
 
 WATCH_PANEL_KEY = "watch-panel"
-# The newest weights are shown at most this often (every other tick of the live
-# view, which can come a little early): reading the digits costs the web process a few
-# milliseconds and the browser a new panel, and a panel changing faster is not read anyway.
-REDRAW_SECONDS = 0.9
 
 
-def watch_it_learn(job, snapshot) -> None:
+def watch_it_learn(job, snapshot, redraw_seconds: float) -> None:
     """The showcase digits read by the current weights of ``snapshot``'s run (a
-    :class:`~rnn_demo.training_jobs.JobSnapshot` of ``job``)."""
+    :class:`~rnn_demo.training_jobs.JobSnapshot` of ``job``), newer weights shown at
+    most every ``redraw_seconds``: reading the digits costs the web process a few
+    milliseconds and the browser a new panel, and a panel changing faster is not read anyway."""
     if snapshot.weights is None:
         st.caption("The model's first guesses at ten digits appear after its first few iterations.")
         return
@@ -40,7 +38,7 @@ def watch_it_learn(job, snapshot) -> None:
     run = job.model_number(snapshot.index)
     now = time.monotonic()
     cached = st.session_state.get("watch_panel")  # (run, iteration, panel, right, count, drawn at)
-    if cached is None or cached[0] != run or (cached[1] != iteration and now - cached[5] >= REDRAW_SECONDS):
+    if cached is None or cached[0] != run or (cached[1] != iteration and now - cached[5] >= redraw_seconds):
         dataset = get_dataset(snapshot.config.dataset)
         indices = showcase_indices(dataset.y_valid)
         images, labels = dataset.valid_sequences[indices], dataset.y_valid[indices]

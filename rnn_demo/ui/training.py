@@ -44,9 +44,9 @@ MISCLASSIFIED_SHOWN = 24
 # tick, 0.1-0.3 s less, and the results came 0.15 s sooner (median of 9 and 12
 # trainings, alternating).
 LIVE_VIEW_SECONDS = 0.5
-# The live chart is re-sent every other tick (its first point at once); a tick
-# can come a little early, hence less than two ticks' time.
-CURVE_REDRAW_SECONDS = 1.8 * LIVE_VIEW_SECONDS
+# The live chart and the watch-it-learn panel are re-sent every other tick (the
+# chart's first point at once); a tick can come a little early, hence less than two ticks' time.
+REDRAW_SECONDS = 1.8 * LIVE_VIEW_SECONDS
 FINISH_WAIT_SECONDS = 1.0  # the longest a tick waits for the result of a run that is ending
 # The longest the live view waits for a new job's first news (its first point, a place in the
 # queue): the click's own run then draws the first point, ~0.1-0.2 s after the click on a
@@ -199,7 +199,7 @@ def _live_view() -> None:
         "Stopping…" if stopping else "Stop", on_click=job.stop, disabled=stopping,
         icon=":material/stop_circle:", type="primary", help=stop_help,
     )
-    watch_it_learn(job, snapshot)
+    watch_it_learn(job, snapshot, REDRAW_SECONDS)
 
 
 def _finishing(job: TrainingJob, snapshot) -> bool:
@@ -214,7 +214,7 @@ def _finishing(job: TrainingJob, snapshot) -> bool:
 
 def _live_figure(job: TrainingJob, snapshot):
     """The live curve: built once per run, then given new points at most every
-    ``CURVE_REDRAW_SECONDS`` (its first point at once).
+    ``REDRAW_SECONDS`` (its first point at once).
 
     Later points wait for the next redraw, so a fast run does not re-send its
     chart on every tick of the live view; a redraw changes the run's figure in
@@ -229,7 +229,7 @@ def _live_figure(job: TrainingJob, snapshot):
     if cached is None or cached[0] != run:
         figure = figures.training_curves(*curves, iterations=snapshot.config.iterations)
         cached = st.session_state["live_figure"] = (run, points, now, figure)
-    elif cached[1] != points and (cached[1][0] == 0 or now - cached[2] >= CURVE_REDRAW_SECONDS):
+    elif cached[1] != points and (cached[1][0] == 0 or now - cached[2] >= REDRAW_SECONDS):
         figure = figures.refresh_training_curves(cached[3], *curves)
         cached = st.session_state["live_figure"] = (run, points, now, figure)
     return cached[3]
