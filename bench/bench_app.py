@@ -4,9 +4,9 @@
    :class:`Server`, as the tests start it) until the health endpoint
    ``/_stcore/health`` answers HTTP 200, and until the home page ``/`` does.
 2. **Stroke → prediction**: the pure path the Draw page runs after each stroke:
-   the canvas's RGBA image → :func:`rnn_demo.canvas.preprocess_canvas` → the
+   the canvas's RGBA image → :func:`rnn_demo.data.canvas.preprocess_canvas` → the
    shipped LSTM's NumPy twin's probabilities. Strokes are synthetic digits drawn
-   with Pillow at the canvas's size and pen width (:mod:`rnn_demo.canvas`).
+   with Pillow at the canvas's size and pen width (:mod:`rnn_demo.data.canvas`).
 
 Each measurement is repeated; the medians of the runs are printed. Usage::
 
@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rnn_demo.canvas import CANVAS_PIXELS, STROKE_WIDTH  # noqa: E402
+from rnn_demo.data.canvas import CANVAS_PIXELS, STROKE_WIDTH  # noqa: E402
 from tests.harness import ARTIFACTS, SERVER_START_SECONDS, Server  # noqa: E402
 
 
@@ -58,7 +58,7 @@ def synthetic_strokes(count: int, seed: int = 0) -> list[np.ndarray]:
 
 def stroke_latencies(model, strokes) -> tuple[np.ndarray, np.ndarray]:
     """Milliseconds per stroke: preprocessing alone, and preprocessing + prediction."""
-    from rnn_demo.canvas import CanvasInput, preprocess_canvas
+    from rnn_demo.data.canvas import CanvasInput, preprocess_canvas
 
     preprocess, total = [], []
     for rgba in strokes:
@@ -84,8 +84,8 @@ def main() -> None:
     print(f"  process start → GET / = 200:               {statistics.median(s[0] for s in starts):6.2f} s")
     print(f"  process start → GET /_stcore/health = 200: {statistics.median(s[1] for s in starts):6.2f} s")
 
-    from rnn_demo.shipped import shipped_model_path
-    from rnn_demo.twin import load_twin, twin_path
+    from rnn_demo.app.shipped import shipped_model_path
+    from rnn_demo.twins.twin_file import load_twin, twin_path
 
     model = load_twin(twin_path(shipped_model_path("lstm"))).numpy_model  # what the Draw page uses
     strokes = synthetic_strokes(args.strokes)

@@ -1,6 +1,6 @@
 """What augmentation costs: images per second, and training time with it on and off.
 
-1. Augmentation alone: ``rnn_demo.augment.augmented_sequences`` (thickness,
+1. Augmentation alone: ``rnn_demo.data.augment.augmented_sequences`` (thickness,
    affine warp and the 28→16 reduction) against the reduction alone, images
    per second, median of several passes over the 4,000 training digits.
 2. Training: for each architecture (each in a fresh process), pairs of runs of
@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from rnn_demo.augment import augmented_sequences  # noqa: E402
-from rnn_demo.data import load_embedded  # noqa: E402
-from rnn_demo.reduction import reduce_images  # noqa: E402
+from rnn_demo.data.augment import augmented_sequences  # noqa: E402
+from rnn_demo.data.reduction import reduce_images  # noqa: E402
+from rnn_demo.data.sources import load_embedded  # noqa: E402
 
 DEFAULT_ARCHS = ("rnn", "lstm", "deep")
 
@@ -52,7 +52,7 @@ def augmentation_speed(repeats: int) -> None:
 
 def one_arch(arch: str, repeats: int, iterations: int) -> None:
     from rnn_demo.config import TrainConfig
-    from rnn_demo.training import train
+    from rnn_demo.engine.training import train
 
     digits = load_embedded()
     config = TrainConfig(arch=arch, iterations=iterations)

@@ -3,7 +3,7 @@
 For each architecture (each in a fresh process), in pairs whose order alternates (engine first, then
 plain first: drift and clean-up on a noisy machine hit both sides alike) runs:
 
-* engine: ``rnn_demo.training.train`` (progress callback, per-iteration loss,
+* engine: ``rnn_demo.engine.training.train`` (progress callback, per-iteration loss,
   interim validation, final scoring and confusion matrix);
 * plain: build, compile, ``model.fit`` over the same minibatches for the same
   number of iterations, then ``model.evaluate`` on the validation split.
@@ -33,9 +33,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from rnn_demo.config import ARCHITECTURES, TrainConfig  # noqa: E402
-from rnn_demo.data import load_dataset  # noqa: E402
-from rnn_demo.models import build_model, compile_model  # noqa: E402
-from rnn_demo.training import batch_plan, train  # noqa: E402
+from rnn_demo.data.sources import load_dataset  # noqa: E402
+from rnn_demo.engine.models import build_model, compile_model  # noqa: E402
+from rnn_demo.engine.training import batch_plan, train  # noqa: E402
 
 
 def plain_fit(config: TrainConfig, dataset) -> float:

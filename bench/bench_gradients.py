@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.timing import call_durations_ms  # noqa: E402
 from rnn_demo.config import ARCHITECTURES, TrainConfig  # noqa: E402
-from rnn_demo.gradients import gradient_trace  # noqa: E402
-from rnn_demo.models import build_model  # noqa: E402
-from rnn_demo.trace import NumpyModel  # noqa: E402
+from rnn_demo.engine.models import build_model  # noqa: E402
+from rnn_demo.twins.gradients import gradient_trace  # noqa: E402
+from rnn_demo.twins.model import NumpyModel  # noqa: E402
 
 
 def main() -> None:

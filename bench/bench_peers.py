@@ -5,7 +5,7 @@ For each architecture, trains the chapter's model (hidden 64, batch 500, Adam
 sides' order rotating from repeat to repeat (drift on a shared machine hits
 them alike), and prints the median of ``--repeats`` runs:
 
-* ``engine``: ``rnn_demo.training.train`` as the app runs it (progress after
+* ``engine``: ``rnn_demo.engine.training.train`` as the app runs it (progress after
   every iteration, interim validation, final scoring);
 * ``keras-tf``: plain ``model.fit`` on the TensorFlow backend;
 * ``keras-xla``: the same with ``jit_compile=True``;
@@ -69,11 +69,11 @@ def _data(config: TrainConfig):
     os.environ["RNN_DEMO_OFFLINE"] = "1"
     import numpy as np
 
-    from rnn_demo.data import load_embedded
+    from rnn_demo.data.sources import load_embedded
 
     dataset = load_embedded()
     _ = dataset.train_sequences, dataset.valid_sequences
-    # rnn_demo.training.batch_plan's batches, without importing Keras (the torch side has none).
+    # rnn_demo.engine.training.batch_plan's batches, without importing Keras (the torch side has none).
     rng = np.random.default_rng(config.seed)
     per_pass = dataset.n_train // config.batch_size
     passes = -(-config.iterations // per_pass)
@@ -88,7 +88,7 @@ def _steady(stamps: dict[int, float], config: TrainConfig) -> float:
 
 
 def run_engine(config: TrainConfig) -> dict:
-    from rnn_demo.training import train
+    from rnn_demo.engine.training import train
 
     dataset, _ = _data(config)
     stamps: dict[int, float] = {}
@@ -108,7 +108,7 @@ def run_keras(config: TrainConfig, xla: bool) -> dict:
     import keras
     import numpy as np
 
-    from rnn_demo.models import build_model, compile_model
+    from rnn_demo.engine.models import build_model, compile_model
 
     dataset, plan = _data(config)
     window = int(STEADY_FROM * config.iterations)

@@ -1,7 +1,7 @@
 """What "watch it learn" costs training: wall time with the weight snapshots on and off.
 
-The train job (:func:`rnn_demo.jobs.train`) sends the model's twin arrays every
-:func:`~rnn_demo.jobs.weights_interval` iterations. Here the job runs in this
+The train job (:func:`rnn_demo.compute.jobs.train`) sends the model's twin arrays every
+:func:`~rnn_demo.compute.jobs.weights_interval` iterations. Here the job runs in this
 process with a channel that pickles every event (what a worker's queue does),
 in pairs of runs with snapshots off (``weights_every=0``) and on (the default
 interval), the order alternating within pairs so a noisy shared machine hits
@@ -27,9 +27,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("RNN_DEMO_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rnn_demo import trace, twin  # noqa: E402
+from rnn_demo.compute.jobs import run_job, weights_interval  # noqa: E402
 from rnn_demo.config import TrainConfig  # noqa: E402
-from rnn_demo.jobs import run_job, weights_interval  # noqa: E402
+from rnn_demo.twins import model, twin_file  # noqa: E402
 
 
 class PicklingChannel:
@@ -55,7 +55,7 @@ class SnapshotClock:
     def __init__(self):
         self.seconds = 0.0
         self.calls = 0
-        original_copy, original_arrays = trace.NumpyModel.from_keras.__func__, twin.twin_arrays
+        original_copy, original_arrays = model.NumpyModel.from_keras.__func__, twin_file.twin_arrays
 
         def copy(cls, model):
             started = time.perf_counter()
@@ -72,8 +72,8 @@ class SnapshotClock:
                 self.seconds += time.perf_counter() - started
                 self.calls += 1
 
-        trace.NumpyModel.from_keras = classmethod(copy)
-        twin.twin_arrays = arrays
+        model.NumpyModel.from_keras = classmethod(copy)
+        twin_file.twin_arrays = arrays
 
 
 CLOCK = SnapshotClock()

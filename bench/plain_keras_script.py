@@ -24,8 +24,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from rnn_demo.config import TrainConfig  # noqa: E402
-from rnn_demo.models import build_model, compile_model  # noqa: E402
-from rnn_demo.reduction import reduce_images  # noqa: E402
+from rnn_demo.data.reduction import reduce_images  # noqa: E402
+from rnn_demo.engine.models import build_model, compile_model  # noqa: E402
 
 
 def read(path: Path, offset: int) -> np.ndarray:

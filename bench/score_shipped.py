@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/score_shipped.py [--twin] [MODEL.keras ...]``.
 With no paths it scores ``rnn_demo/assets/models/<arch>.keras`` for the six
 architectures. For each model it prints accuracy on the embedded sample's
 1,000 validation digits (real MNIST digits the shipped models never trained
-on) and on the drawn-digit set (:mod:`rnn_demo.drawn_digits`, drawn strokes
+on) and on the drawn-digit set (:mod:`rnn_demo.data.drawn_digits`, drawn strokes
 through the app's canvas pipeline), then the training figures from the file's
 own metadata. The Markdown table it prints is the README's "Shipped models"
 table; ``--twin`` scores the NumPy twins (``.npz``) instead of the Keras files.
@@ -24,13 +24,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("RNN_DEMO_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rnn_demo.app.shipped import SHIPPED_ARCHITECTURES, shipped_model_path, shipped_scores  # noqa: E402
 from rnn_demo.config import ARCHITECTURE_NAMES  # noqa: E402
-from rnn_demo.shipped import SHIPPED_ARCHITECTURES, shipped_model_path, shipped_scores  # noqa: E402
 
 
 def _metadata(path: Path) -> dict:
     """The run's summary saved inside the ``.keras`` file (read without Keras)."""
-    from rnn_demo.persistence import METADATA_ENTRY
+    from rnn_demo.engine.persistence import METADATA_ENTRY
 
     with zipfile.ZipFile(path) as archive:
         if METADATA_ENTRY not in archive.namelist():

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from rnn_demo import figures
 from rnn_demo.ui import markers, resources
 from rnn_demo.ui.navigation import PAGE, page_entry, page_link
+from rnn_demo.views import figures
 
 page_entry()
 st.title("RNN Lab: reading digits one row at a time")

@@ -3,10 +3,10 @@ gradients through time beside a second model's, and where the digits live."""
 
 import streamlit as st
 
-from rnn_demo import figures
 from rnn_demo.config import ARCHITECTURES
 from rnn_demo.ui import inside, markers, pickers, resources
 from rnn_demo.ui.navigation import friendly_errors, page_entry
+from rnn_demo.views import figures
 
 page_entry()
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rnn_demo.ui import controls, markers, resources, training
+from rnn_demo.ui import controls, live_view, markers, resources
 from rnn_demo.ui.navigation import friendly_errors, page_entry
 
 page_entry()
@@ -18,18 +18,18 @@ with settings, friendly_errors():
     top = st.container()  # the Train button, above the controls: on a laptop the bottom is off-screen
     config = controls.train_controls()
     st.caption(f"**Data:** {resources.get_dataset(config.dataset).description}")
-    if top.button("Train", type="primary", icon=":material/play_arrow:", disabled=training.job_running(),
+    if top.button("Train", type="primary", icon=":material/play_arrow:", disabled=live_view.job_running(),
                   width="stretch"):
-        training.start_job([config])
+        live_view.start_job([config])
 
 with output:
-    models = training.session_models()
-    training.live_training()
-    if not training.job_running():
-        training.job_error()
+    models = live_view.session_models()
+    live_view.live_training()
+    if not live_view.job_running():
+        live_view.job_error()
         if models:
             with friendly_errors():
-                training.result_summary(models[-1])
+                live_view.result_summary(models[-1])
         else:
             st.info(
                 "Pick a recipe on the left and press **Train**. The chapter's recipe "
@@ -37,5 +37,5 @@ with output:
                 "seconds on the embedded sample.",
                 icon=":material/arrow_back:",
             )
-            training.empty_curve(config)
+            live_view.empty_curve(config)
 markers.page_ready("train")

@@ -1,5 +1,5 @@
 import sys
 
-from rnn_demo.cli import main
+from rnn_demo.cli.main import main
 
 sys.exit(main())

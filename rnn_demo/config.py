@@ -60,7 +60,7 @@ class TrainConfig:
     ``layers`` counts stacked recurrent layers and is used by the ``deep``
     architecture only; the other architectures have one recurrent layer
     (bidirectional ones: one per direction). ``augment`` draws every training
-    batch as fresh random variants of its digits (:mod:`rnn_demo.augment`);
+    batch as fresh random variants of its digits (:mod:`rnn_demo.data.augment`);
     off by default, so the chapter's recipe stays the chapter's.
     """
 

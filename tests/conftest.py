@@ -15,9 +15,9 @@ import pytest
 os.environ["RNN_DEMO_OFFLINE"] = "1"
 
 from rnn_demo.config import TrainConfig
-from rnn_demo.data import Dataset, load_embedded
-from rnn_demo.models import build_model, compile_model
-from rnn_demo.reduction import reduce_images
+from rnn_demo.data.reduction import reduce_images
+from rnn_demo.data.sources import Dataset, load_embedded
+from rnn_demo.engine.models import build_model, compile_model
 
 DEFAULT_VIEWPORT = {"width": 1400, "height": 1200}  # a browser test module may set VIEWPORT
 
@@ -47,7 +47,7 @@ def page(browser, request):
 @pytest.fixture(scope="session")
 def worker_pool():
     """One real, warm worker process (the app's local pool), shared by the tests that train through it."""
-    from rnn_demo.workers import WorkerPool
+    from rnn_demo.compute.local_pool import WorkerPool
 
     pool = WorkerPool(1)
     pool.wait_until_warm()

@@ -20,8 +20,8 @@ import plotly.io
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnn_demo.limits import HostLimits
-from rnn_demo.links import QUERY_FIELDS, config_from_query, config_to_query
+from rnn_demo.app.limits import HostLimits
+from rnn_demo.app.links import QUERY_FIELDS, config_from_query, config_to_query
 from rnn_demo.ui import resources
 from rnn_demo.ui.navigation import PAGE, PAGES
 from tests.harness import HEADINGS

@@ -2,7 +2,7 @@
 
 from test_app import click, finish_job, open_page
 
-from rnn_demo.canvas import NOTHING_DRAWN
+from rnn_demo.data.canvas import NOTHING_DRAWN
 from rnn_demo.ui import resources
 
 

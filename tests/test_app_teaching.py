@@ -3,8 +3,8 @@ plane, and the lesson at /learn?step=N with its Back/Next."""
 
 from __future__ import annotations
 
-from rnn_demo.teaching import LESSON
 from rnn_demo.ui.lesson import step_of
+from rnn_demo.views.teaching import LESSON
 from tests.test_app import array, click, figures_on, open_page
 
 

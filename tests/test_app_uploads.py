@@ -5,8 +5,8 @@ import pytest
 from test_app import metric, open_page
 
 from rnn_demo.config import TrainConfig
-from rnn_demo.persistence import model_bytes
-from rnn_demo.training import train
+from rnn_demo.engine.persistence import model_bytes
+from rnn_demo.engine.training import train
 from rnn_demo.ui import resources
 
 

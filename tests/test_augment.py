@@ -8,17 +8,18 @@ import sys
 import numpy as np
 import pytest
 
-from rnn_demo import augment, training
-from rnn_demo.augment import (
+from rnn_demo.config import ConfigError, TrainConfig
+from rnn_demo.data.augment import (
     MAX_SHIFT,
     augment_images,
     augmented_sequences,
     change_thickness,
     iteration_parameters,
 )
-from rnn_demo.config import ConfigError, TrainConfig
-from rnn_demo.reduction import reduce_images
-from rnn_demo.training import batch_plan, train
+from rnn_demo.data.reduction import reduce_images
+from rnn_demo.data.sources import augment
+from rnn_demo.engine import training
+from rnn_demo.engine.training import batch_plan, train
 
 
 def identity_parameters(count):
@@ -105,8 +106,8 @@ def test_augmented_digits_are_still_their_digits(embedded_digits):
     shipped LSTM reads augmented versions of the 1,000 digits it never trained
     on almost as well as the digits themselves (a variant that no longer
     looked like its label would be misread)."""
-    from rnn_demo.shipped import shipped_model_path
-    from rnn_demo.twin import load_twin, twin_path
+    from rnn_demo.app.shipped import shipped_model_path
+    from rnn_demo.twins.twin_file import load_twin, twin_path
 
     model = load_twin(twin_path(shipped_model_path("lstm"))).numpy_model
     digits = embedded_digits
@@ -153,7 +154,7 @@ def test_off_feeds_the_reduced_digits_in_plan_order_on_feeds_them_augmented(embe
 
 
 def test_augmented_chunks_are_the_whole_plan_and_reproducible(embedded_digits, monkeypatch):
-    monkeypatch.setattr("rnn_demo.training.AUGMENT_CHUNK_ITERATIONS", 2)
+    monkeypatch.setattr("rnn_demo.engine.training.AUGMENT_CHUNK_ITERATIONS", 2)
     config = TrainConfig(arch="rnn", iterations=5, batch_size=100, seed=1, augment=True)
     seen = _record_step_inputs(monkeypatch)
     chunks = []

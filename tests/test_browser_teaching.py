@@ -13,10 +13,10 @@ import shutil
 
 import pytest
 
-from rnn_demo.teaching import LESSON
-from rnn_demo.ui.learning_view import WATCH_PANEL_KEY
 from rnn_demo.ui.lesson import step_of
 from rnn_demo.ui.markers import CSS_KEY_PREFIX, LESSON_KEY_PREFIX, VIEW_KEY_PREFIX, WATCH_KEY_PREFIX
+from rnn_demo.ui.watch import WATCH_PANEL_KEY
+from rnn_demo.views.teaching import LESSON
 from tests.harness import ARTIFACTS as ARTIFACTS_ROOT
 from tests.harness import (
     ROOT,

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from rnn_demo.canvas import NothingDrawn, preprocess_canvas
-from rnn_demo.reduction import reduce_images
-from rnn_demo.trace import NumpyModel
+from rnn_demo.data.canvas import NothingDrawn, preprocess_canvas
+from rnn_demo.data.reduction import reduce_images
+from rnn_demo.twins.model import NumpyModel
 
 CANVAS = 280
 DISTRIBUTION_DIGITS = 1000

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from keras import layers
 
-from rnn_demo.cells import GRUCell, LSTMCell, SimpleRNNCell, cell_from_keras
 from rnn_demo.config import ARCHITECTURES, TrainConfig
-from rnn_demo.models import build_model
-from rnn_demo.reduction import reduce_images
-from rnn_demo.trace import BACKWARD, FORWARD, NumpyModel, run_cell
+from rnn_demo.data.reduction import reduce_images
+from rnn_demo.engine.models import build_model
+from rnn_demo.twins.cells import GRUCell, LSTMCell, SimpleRNNCell, cell_from_keras
+from rnn_demo.twins.model import BACKWARD, FORWARD, NumpyModel, run_cell
 
 TOLERANCE = 1e-5
 CASES = [(arch, weights) for arch in ARCHITECTURES for weights in ("random", "trained")]

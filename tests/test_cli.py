@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from rnn_demo.data import load_embedded, write_idx
+from rnn_demo.data.sources import load_embedded, write_idx
 
 
 def run_cli(*arguments, env=None, timeout=300):

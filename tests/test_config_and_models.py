@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnn_demo.config import ARCHITECTURES, ConfigError, TrainConfig
-from rnn_demo.models import build_model
+from rnn_demo.engine.models import build_model
 
 PARAMETER_COUNTS = {
     "rnn": 5_834,

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_demo import data
-from rnn_demo.data import DataError, load_dataset, load_embedded, read_idx, write_idx
+from rnn_demo.data import sources
+from rnn_demo.data.sources import DataError, load_dataset, load_embedded, read_idx, write_idx
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -67,8 +67,8 @@ def test_sequences_are_reduced_once(embedded):
 
 def test_damaged_embedded_file_is_detected(tmp_path, monkeypatch):
     damaged = tmp_path / "mnist_5k.npz"
-    damaged.write_bytes(data.EMBEDDED_PATH.read_bytes()[:-10])
-    monkeypatch.setattr(data, "EMBEDDED_PATH", damaged)
+    damaged.write_bytes(sources.EMBEDDED_PATH.read_bytes()[:-10])
+    monkeypatch.setattr(sources, "EMBEDDED_PATH", damaged)
     with pytest.raises(DataError, match="checksum mismatch"):
         load_embedded()
 
@@ -78,10 +78,10 @@ def test_damaged_embedded_file_is_detected(tmp_path, monkeypatch):
 
 def test_without_network_mnist_falls_back_to_the_sample_within_seconds(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(data, "DOWNLOAD_HOST", ("127.0.0.1", closed_port()))
+    monkeypatch.setattr(sources, "DOWNLOAD_HOST", ("127.0.0.1", closed_port()))
     started = time.monotonic()
     dataset = load_dataset("mnist", allow_download=True)
-    assert time.monotonic() - started < data.PROBE_SECONDS + 2
+    assert time.monotonic() - started < sources.PROBE_SECONDS + 2
     assert dataset.source == "embedded"
     assert "cannot reach 127.0.0.1" in dataset.description
     assert (dataset.n_train, dataset.n_valid) == (4000, 1000)
@@ -89,7 +89,7 @@ def test_without_network_mnist_falls_back_to_the_sample_within_seconds(tmp_path,
 
 def test_without_network_fashion_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(data, "DOWNLOAD_HOST", ("127.0.0.1", closed_port()))
+    monkeypatch.setattr(sources, "DOWNLOAD_HOST", ("127.0.0.1", closed_port()))
     with pytest.raises(DataError, match="Fashion-MNIST is not available.*--data-dir"):
         load_dataset("fashion", allow_download=True)
 
@@ -225,8 +225,8 @@ def test_full_size_fashion_from_debian_package():
 
 
 def test_available_sources_reports_each_source(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DOWNLOAD_HOST", ("127.0.0.1", closed_port()))
-    report = data.available_sources(tmp_path)
+    monkeypatch.setattr(sources, "DOWNLOAD_HOST", ("127.0.0.1", closed_port()))
+    report = sources.available_sources(tmp_path)
     assert report["data_dir"] == str(tmp_path)
     assert report["network"] == "unreachable"
     assert report["embedded"].startswith("mnist_5k.npz")

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from rnn_demo.canvas import CanvasInput, preprocess_canvas
-from rnn_demo.drawn_digits import (
+from rnn_demo.data.canvas import CanvasInput, preprocess_canvas
+from rnn_demo.data.drawn_digits import (
     CANVAS_PIXELS,
     STROKE_WIDTH,
     TEMPLATES,

@@ -3,7 +3,7 @@
 The digits are the embedded MNIST sample (tests run offline); the model is
 trained for a few iterations by the project's own engine and saved as a
 ``.keras`` file. Every number in the JSON is checked against what
-:class:`~rnn_demo.trace.NumpyModel` and :func:`~rnn_demo.gradients.gradient_trace`
+:class:`~rnn_demo.twins.model.NumpyModel` and :func:`~rnn_demo.twins.gradients.gradient_trace`
 compute, and the ``input`` it reports is enough to recompute them.
 """
 
@@ -17,11 +17,11 @@ import sys
 import numpy as np
 import pytest
 
-from rnn_demo import cli
+from rnn_demo.cli.main import EXIT_FAILURE, EXIT_USAGE, main
 from rnn_demo.config import TrainConfig
-from rnn_demo.gradients import gradient_trace
-from rnn_demo.persistence import load_model, save_model
-from rnn_demo.trace import NumpyModel, softmax
+from rnn_demo.engine.persistence import load_model, save_model
+from rnn_demo.twins.gradients import gradient_trace
+from rnn_demo.twins.model import NumpyModel, softmax
 
 INDEX = 17
 
@@ -37,7 +37,7 @@ def run_cli(*arguments, timeout=300):
 @pytest.fixture(scope="module")
 def saved_bilstm(tmp_path_factory, embedded_digits):
     """A bidirectional LSTM (both directions, cell states) trained 20 iterations, saved."""
-    from rnn_demo.training import train
+    from rnn_demo.engine.training import train
 
     config = TrainConfig(arch="bilstm", hidden_units=16, iterations=20)
     result = train(config, embedded_digits)
@@ -95,9 +95,9 @@ def test_values_are_those_of_the_numpy_twin_and_the_real_digit(explained, saved_
 
 @pytest.mark.parametrize(("index", "message"), [("1000", "0–999"), ("-1", "0 or more")])
 def test_a_bad_index_is_a_one_line_usage_error(saved_bilstm, capsys, index, message):
-    status = cli.main(["explain", "--model", str(saved_bilstm), "--index", index])
+    status = main(["explain", "--model", str(saved_bilstm), "--index", index])
     error = capsys.readouterr().err.strip().splitlines()
-    assert status == cli.EXIT_USAGE == 2
+    assert status == EXIT_USAGE == 2
     assert error[-1].startswith("rnn_demo explain: error: --index must be") and message in error[-1]
     assert not any("Traceback" in line for line in error)
 
@@ -113,15 +113,15 @@ def test_a_bad_index_in_a_real_process_exits_2_without_a_traceback(saved_bilstm)
 
 def test_a_non_integer_index_and_a_missing_model_are_clean_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as raised:
-        cli.main(["explain", "--model", "x.keras", "--index", "seven"])
+        main(["explain", "--model", "x.keras", "--index", "seven"])
     assert raised.value.code == 2 and "invalid int value: 'seven'" in capsys.readouterr().err
-    status = cli.main(["explain", "--model", str(tmp_path / "none.keras"), "--index", "0"])
-    assert status == cli.EXIT_FAILURE
+    status = main(["explain", "--model", str(tmp_path / "none.keras"), "--index", "0"])
+    assert status == EXIT_FAILURE
     assert "no such model file" in capsys.readouterr().err
 
 
 def test_human_output_is_a_table_of_sixteen_rows(saved_bilstm, capsys):
-    assert cli.main(["explain", "--model", str(saved_bilstm), "--index", "3"]) == 0
+    assert main(["explain", "--model", str(saved_bilstm), "--index", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("true class: ") and "recurrent_1/backward" in lines[1]
     assert len(lines) == 2 + 16 and lines[-1].split()[0] == "16"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnn_demo import figures
+from rnn_demo.views import figures
 
 RNG = np.random.default_rng(0)
 IMAGE = RNG.random((16, 16)).astype(np.float32)
@@ -102,7 +102,7 @@ def test_figures_do_not_import_streamlit():
     import subprocess
     import sys
 
-    code = "import sys, rnn_demo.figures; sys.exit('streamlit' in sys.modules)"
+    code = "import sys, rnn_demo.views.figures; sys.exit('streamlit' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -25,10 +25,10 @@ import pytest
 from keras import layers, ops
 
 from rnn_demo.config import ARCHITECTURES, TrainConfig
-from rnn_demo.gradients import gradient_trace, gradient_traces, layer_key
-from rnn_demo.models import build_model
-from rnn_demo.reduction import reduce_images
-from rnn_demo.trace import BACKWARD, FORWARD, NumpyModel
+from rnn_demo.data.reduction import reduce_images
+from rnn_demo.engine.models import build_model
+from rnn_demo.twins.gradients import gradient_trace, gradient_traces, layer_key
+from rnn_demo.twins.model import BACKWARD, FORWARD, NumpyModel
 
 RELATIVE_TOLERANCE = 1e-5
 LOGITS_TOLERANCE = 1e-5

@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
+from rnn_demo.app.limits import HostLimits, LimitsError, TrainingQueue
 from rnn_demo.config import ConfigError, TrainConfig
-from rnn_demo.limits import HostLimits, LimitsError, TrainingQueue
 
 
 def test_defaults_suit_a_small_server_and_allow_every_recipe():

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rnn_demo.canvas import preprocess_canvas, rgba_from_data_url
-from rnn_demo.panel_html import (
+from rnn_demo.data.canvas import preprocess_canvas, rgba_from_data_url
+from rnn_demo.views.panels import (
     RIGHT_COLOUR,
     first_right_row,
     image_tiles,
@@ -20,7 +20,7 @@ from rnn_demo.panel_html import (
     probability_colours,
     showcase_panel,
 )
-from rnn_demo.showcase import showcase_indices
+from rnn_demo.views.watch import showcase_indices
 
 
 def test_input_picture_holds_the_sixteen_by_sixteen_values():

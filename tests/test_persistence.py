@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnn_demo.config import TrainConfig
-from rnn_demo.persistence import (
+from rnn_demo.engine.persistence import (
     METADATA_ENTRY,
     ModelFileError,
     load_model,
@@ -16,7 +16,7 @@ from rnn_demo.persistence import (
     model_bytes,
     save_model,
 )
-from rnn_demo.training import train
+from rnn_demo.engine.training import train
 
 
 @pytest.fixture(scope="module")

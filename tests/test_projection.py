@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from rnn_demo.config import TrainConfig
-from rnn_demo.models import build_model
-from rnn_demo.projection import (
+from rnn_demo.engine.models import build_model
+from rnn_demo.twins.model import BACKWARD, FORWARD, NumpyModel
+from rnn_demo.twins.projection import (
     final_hidden_states,
     fit_pca,
     hidden_state_paths,
     reading_order,
 )
-from rnn_demo.trace import BACKWARD, FORWARD, NumpyModel
 
 
 def rotation(size: int, seed: int) -> np.ndarray:

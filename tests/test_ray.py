@@ -29,12 +29,12 @@ import pytest
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
 
+from rnn_demo.compute.jobs import JobError  # noqa: E402
+from rnn_demo.compute.local_pool import WorkerFailed, process_runs  # noqa: E402
+from rnn_demo.compute.pool import RAY_ADDRESS_VARIABLE, RAY_GPUS_VARIABLE, ray_gpus  # noqa: E402
+from rnn_demo.compute.ray_pool import RayPool  # noqa: E402
 from rnn_demo.config import ConfigError, TrainConfig  # noqa: E402
-from rnn_demo.executors import RAY_ADDRESS_VARIABLE, RAY_GPUS_VARIABLE, ray_gpus  # noqa: E402
-from rnn_demo.jobs import JobError  # noqa: E402
-from rnn_demo.ray_pool import RayPool  # noqa: E402
-from rnn_demo.twin import load_twin, twin_from_arrays  # noqa: E402
-from rnn_demo.workers import WorkerFailed, process_runs  # noqa: E402
+from rnn_demo.twins.twin_file import load_twin, twin_from_arrays  # noqa: E402
 
 pytestmark = pytest.mark.slow
 STOP_GRACE = 5.0  # the default; a busy 2-core machine can take seconds per iteration
@@ -154,7 +154,7 @@ def test_a_pool_made_from_the_variable_keeps_keras_out_of_its_process(ray_head):
     # package with the job), runs a job, and never imports Keras itself.
     script = textwrap.dedent("""
         import json, sys
-        from rnn_demo.executors import make_pool
+        from rnn_demo.compute.pool import make_pool
         pool = make_pool(1)
         info = pool.run("warm_up")
         pool.close()
@@ -190,7 +190,7 @@ def test_cli_trains_on_ray_and_saves_the_model(ray_head, tmp_path):
     assert "30/30" in completed.stderr  # the progress bar, fed by the cluster
     twin = load_twin(out.with_suffix(".npz"))
     assert twin.metadata["iterations"] == 30
-    from rnn_demo.persistence import load_model
+    from rnn_demo.engine.persistence import load_model
 
     loaded = load_model(out)
     images = np.random.default_rng(0).random((4, 16, 16)).astype(np.float32)

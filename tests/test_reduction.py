@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rnn_demo.reduction import area_weights, reduce_images
+from rnn_demo.data.reduction import area_weights, reduce_images
 
 
 def test_weights_are_area_fractions_that_sum_to_one():

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_demo.data import load_embedded
-from rnn_demo.drawn_digits import drawn_digit_set
-from rnn_demo.persistence import load_model
-from rnn_demo.shipped import SHIPPED_ARCHITECTURES, shipped_model_path
-from rnn_demo.twin import load_twin, twin_path
+from rnn_demo.app.shipped import SHIPPED_ARCHITECTURES, shipped_model_path
+from rnn_demo.data.drawn_digits import drawn_digit_set
+from rnn_demo.data.sources import load_embedded
+from rnn_demo.engine.persistence import load_model
+from rnn_demo.twins.twin_file import load_twin, twin_path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TOLERANCE = 0.005  # the README's figures, ± 0.5 percentage points

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rnn_demo.compute.jobs import run_job, weights_interval
 from rnn_demo.config import TrainConfig
-from rnn_demo.jobs import run_job, weights_interval
-from rnn_demo.showcase import read_showcase, showcase_indices
-from rnn_demo.teaching import LESSON, gradient_sentence
-from rnn_demo.twin import twin_from_arrays
+from rnn_demo.twins.twin_file import twin_from_arrays
+from rnn_demo.views.teaching import LESSON, gradient_sentence
+from rnn_demo.views.watch import read_showcase, showcase_indices
 
 
 def test_the_showcase_is_the_first_digit_of_each_class(embedded_digits):
@@ -74,7 +74,7 @@ def test_training_sends_its_weights_every_few_iterations(embedded_digits):
 
 
 def test_a_job_keeps_only_the_latest_weights():
-    from rnn_demo.training_jobs import TrainingJob
+    from rnn_demo.app.live_training import TrainingJob
 
     job = TrainingJob([TrainConfig(iterations=4)], pool=None, first_number=1)
     assert job.snapshot().weights is None

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from rnn_demo.config import ARCHITECTURES, TrainConfig
-from rnn_demo.models import build_model
-from rnn_demo.reduction import reduce_images
-from rnn_demo.trace import NumpyModel, softmax, trace_model
+from rnn_demo.data.reduction import reduce_images
+from rnn_demo.engine.models import build_model
+from rnn_demo.twins.model import NumpyModel, softmax, trace_model
 
 HIDDEN_UNITS = 10
 EXPECTED_ARRAYS = {

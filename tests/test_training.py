@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from rnn_demo.config import ARCHITECTURES, ConfigError, TrainConfig
-from rnn_demo.devices import DeviceError, gpu_names
-from rnn_demo.training import (
+from rnn_demo.engine.devices import DeviceError, gpu_names
+from rnn_demo.engine.training import (
     DIVERGENCE_LOSS,
     TF_STEP_OPTIONS,
     batch_plan,

@@ -2,11 +2,11 @@
 
 import time
 
-from rnn_demo.catalogue import comparison_rows
+from rnn_demo.app.catalogue import comparison_rows
+from rnn_demo.app.limits import HostLimits, TrainingQueue
+from rnn_demo.app.links import config_from_query, config_to_query
+from rnn_demo.app.live_training import TrainingJob
 from rnn_demo.config import TrainConfig
-from rnn_demo.limits import HostLimits, TrainingQueue
-from rnn_demo.links import config_from_query, config_to_query
-from rnn_demo.training_jobs import TrainingJob
 
 
 def test_a_link_round_trips_and_bad_values_fall_back_with_a_message():

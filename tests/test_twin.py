@@ -8,10 +8,16 @@ import numpy as np
 import pytest
 
 from rnn_demo.config import ARCHITECTURES, TrainConfig
-from rnn_demo.models import build_model
-from rnn_demo.persistence import load_model, save_model
-from rnn_demo.trace import NumpyModel
-from rnn_demo.twin import TwinFileError, load_twin, twin_arrays, twin_from_arrays, twin_path
+from rnn_demo.engine.models import build_model
+from rnn_demo.engine.persistence import load_model, save_model
+from rnn_demo.twins.model import NumpyModel
+from rnn_demo.twins.twin_file import (
+    TwinFileError,
+    load_twin,
+    twin_arrays,
+    twin_from_arrays,
+    twin_path,
+)
 
 
 def _random_model(arch: str) -> keras.Model:
@@ -62,7 +68,7 @@ def test_damaged_and_incomplete_files_are_refused(tmp_path):
 def test_reading_a_twin_imports_no_keras(tmp_path):
     path = save_model(_random_model("gru"), tmp_path / "g.keras", {})
     code = (
-        "import sys; from rnn_demo.twin import load_twin; "
+        "import sys; from rnn_demo.twins.twin_file import load_twin; "
         f"t = load_twin({str(twin_path(path))!r}); t.numpy_model.trace(__import__('numpy').zeros((16, 16))); "
         "bad = [m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules]; "
         "assert not bad, bad"

@@ -15,11 +15,9 @@ import time
 import numpy as np
 import pytest
 
-from rnn_demo.config import TrainConfig
-from rnn_demo.jobs import JobError
-from rnn_demo.training_jobs import TrainingJob
-from rnn_demo.twin import twin_from_arrays
-from rnn_demo.workers import (
+from rnn_demo.app.live_training import TrainingJob
+from rnn_demo.compute.jobs import JobError
+from rnn_demo.compute.local_pool import (
     WorkerFailed,
     WorkerPool,
     WorkersBusy,
@@ -27,6 +25,8 @@ from rnn_demo.workers import (
     default_threads,
     process_runs,
 )
+from rnn_demo.config import TrainConfig
+from rnn_demo.twins.twin_file import twin_from_arrays
 
 pytestmark = pytest.mark.slow
 STOP_GRACE = 3.0
@@ -192,8 +192,8 @@ def hostile_upload(tmp_path) -> bytes:
     import json
     import zipfile
 
-    from rnn_demo.models import build_model
-    from rnn_demo.persistence import save_model
+    from rnn_demo.engine.models import build_model
+    from rnn_demo.engine.persistence import save_model
 
     honest = save_model(build_model(TrainConfig(hidden_units=4)), tmp_path / "honest.keras", {},
                         with_twin=False)

@@ -2,15 +2,15 @@
 
 The chosen configuration lives in ``st.session_state["train_config"]`` (widget
 state alone is dropped when the visitor switches pages); the URL always holds
-it (:mod:`rnn_demo.links`), so a teacher can copy the address to share a set-up.
+it (:mod:`rnn_demo.app.links`), so a teacher can copy the address to share a set-up.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from rnn_demo.app.links import QUERY_FIELDS, config_from_query, config_to_query
 from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES, BOUNDS, DATASETS, TrainConfig
-from rnn_demo.links import QUERY_FIELDS, config_from_query, config_to_query
 from rnn_demo.ui.navigation import page_link
 from rnn_demo.ui.resources import gpu_status, host_limits
 

@@ -2,15 +2,15 @@
 
 The canvas is a small Components v2 element of our own (:data:`CANVAS_JS`): it
 draws white ink on black at the size and pen of
-:data:`rnn_demo.canvas.CANVAS_PIXELS` / :data:`~rnn_demo.canvas.STROKE_WIDTH`
+:data:`rnn_demo.data.canvas.CANVAS_PIXELS` / :data:`~rnn_demo.data.canvas.STROKE_WIDTH`
 and sends its picture as a PNG the moment a stroke ends, and every
 :data:`SEND_EVERY_MS` while the pen moves. (``streamlit-drawable-canvas`` 0.13
 sends only on mouse-up and then waits 200 ms more: its debounce alone was
 longer than the whole budget for an answer.) Turning the picture into the
-model's input is :func:`rnn_demo.canvas.preprocess_canvas`, tested on its own.
+model's input is :func:`rnn_demo.data.canvas.preprocess_canvas`, tested on its own.
 
 Canvas and prediction are one fragment (:func:`draw_and_predict`): a stroke
-re-runs only it, and its panel is plain HTML (:mod:`rnn_demo.panel_html`), so
+re-runs only it, and its panel is plain HTML (:mod:`rnn_demo.views.panels`), so
 nothing but the answer travels and redraws.
 """
 
@@ -21,18 +21,18 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from rnn_demo import figures, panel_html
-from rnn_demo.canvas import (
+from rnn_demo.app.catalogue import InteractiveModel
+from rnn_demo.data.canvas import (
     CANVAS_PIXELS,
     STROKE_WIDTH,
     NothingDrawn,
     preprocess_canvas,
     rgba_from_data_url,
 )
-from rnn_demo.catalogue import InteractiveModel
-from rnn_demo.data import Dataset
+from rnn_demo.data.sources import Dataset
 from rnn_demo.ui.markers import drawn_strokes_block
 from rnn_demo.ui.pickers import DigitInput, open_inside, pick_validation_digit
+from rnn_demo.views import figures, panels
 
 SEND_EVERY_MS = 100  # while the pen moves; a stroke's end is sent at once
 DRAW_MODES = ("Draw", "Pick a validation digit")
@@ -226,9 +226,9 @@ def prediction_panel(model: InteractiveModel, digit: DigitInput, class_names: Se
             verdict = "right" if digit.label == predicted else "wrong"
             st.caption(f"True class: {class_names[digit.label]} — the model is {verdict}.")
         st.caption("What the model reads: the digit shrunk to 16×16, one row per timestep.")
-        st.html(panel_html.input_picture(digit.image16))
+        st.html(panels.input_picture(digit.image16))
     with right:
         st.caption("How sure it is, class by class")
-        st.html(panel_html.probability_bars(probabilities, class_names))
+        st.html(panels.probability_bars(probabilities, class_names))
         if st.button("Look inside this digit", icon=":material/visibility:", type="primary"):
             open_inside(digit)

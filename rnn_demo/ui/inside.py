@@ -2,7 +2,7 @@
 time and where the digits live.
 
 Each array is charted beside the rows the network read, with its equation and
-one sentence from :mod:`rnn_demo.teaching`. The teaching views are short
+one sentence from :mod:`rnn_demo.views.teaching`. The teaching views are short
 functions the lesson (:mod:`rnn_demo.ui.lesson`) reuses with presets; each is
 marked ``st-key-view-<name>`` (:func:`rnn_demo.ui.markers.view_block`). All
 compute with the NumPy twins; the state plane's PCA of the 1,000 validation
@@ -15,13 +15,22 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from rnn_demo import figures
-from rnn_demo.catalogue import InteractiveModel
+from rnn_demo.app.catalogue import InteractiveModel
 from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES
-from rnn_demo.data import Dataset
-from rnn_demo.gradients import gradient_trace
-from rnn_demo.projection import final_hidden_states, fit_pca, hidden_state_paths, reading_order
-from rnn_demo.teaching import (
+from rnn_demo.data.sources import Dataset
+from rnn_demo.twins.gradients import gradient_trace
+from rnn_demo.twins.model import FORWARD, ModelTrace
+from rnn_demo.twins.projection import (
+    final_hidden_states,
+    fit_pca,
+    hidden_state_paths,
+    reading_order,
+)
+from rnn_demo.ui.markers import view_block
+from rnn_demo.ui.pickers import DigitInput
+from rnn_demo.ui.resources import shipped_model
+from rnn_demo.views import figures
+from rnn_demo.views.teaching import (
     ARRAY_ORDER,
     GRADIENTS_EXPLAINED,
     STATE_PLANE_EXPLAINED,
@@ -30,10 +39,6 @@ from rnn_demo.teaching import (
     array_note,
     gradient_sentence,
 )
-from rnn_demo.trace import FORWARD, ModelTrace
-from rnn_demo.ui.markers import view_block
-from rnn_demo.ui.pickers import DigitInput
-from rnn_demo.ui.resources import shipped_model
 
 
 def layer_views(trace: ModelTrace) -> None:

@@ -1,7 +1,7 @@
 """The lesson: /learn?step=N, one idea per step, for a teacher's projector.
 
 The steps (title, a few sentences, an equation, the live view and the shipped
-models it uses) are :data:`rnn_demo.teaching.LESSON`; this module draws one of
+models it uses) are :data:`rnn_demo.views.teaching.LESSON`; this module draws one of
 them in large, high-contrast type with Back/Next buttons that change the URL's
 ``step`` and a link to the step to share with students. Every view is a
 preset of the Look inside page's views (:mod:`rnn_demo.ui.inside`) on one
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnn_demo import figures
-from rnn_demo.teaching import LESSON, LessonStep, array_label
 from rnn_demo.ui import inside
 from rnn_demo.ui.controls import try_it
 from rnn_demo.ui.markers import lesson_block, view_block
 from rnn_demo.ui.pickers import DigitInput
 from rnn_demo.ui.resources import get_dataset, shipped_model
+from rnn_demo.views import figures
+from rnn_demo.views.teaching import LESSON, LessonStep, array_label
 
 LESSON_DIGIT = 7  # the validation digit every step reads (a clear one, also Home's example)
 # Readable from the back of a room: large type, near-black on white.

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
-from rnn_demo.catalogue import InteractiveModel, uploaded_interactive_model
-from rnn_demo.data import Dataset
+from rnn_demo.app.catalogue import InteractiveModel, uploaded_interactive_model
+from rnn_demo.app.limits import HostLimits
+from rnn_demo.data.sources import Dataset
 from rnn_demo.errors import UserError
-from rnn_demo.limits import HostLimits
+from rnn_demo.ui.live_view import session_models
 from rnn_demo.ui.navigation import switch_to
 from rnn_demo.ui.resources import (
     SHORT_JOB_WAIT_SECONDS,
@@ -27,7 +28,6 @@ from rnn_demo.ui.resources import (
     shipped_model,
     worker_pool,
 )
-from rnn_demo.ui.training import session_models
 
 KEPT_UPLOADS = 3  # per session
 UPLOAD_SECONDS = 60.0  # a file that takes longer to load is treated as hostile

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from rnn_demo.catalogue import InteractiveModel
+from rnn_demo.app.catalogue import InteractiveModel
+from rnn_demo.app.limits import HostLimits, TrainingQueue
+from rnn_demo.app.shipped import shipped_model_path
+from rnn_demo.compute.pool import make_pool
 from rnn_demo.config import ARCHITECTURE_NAMES
-from rnn_demo.data import DataError, Dataset, downloads_allowed, load_dataset
-from rnn_demo.executors import make_pool
-from rnn_demo.limits import HostLimits, TrainingQueue
-from rnn_demo.shipped import shipped_model_path
-from rnn_demo.twin import load_twin, twin_path
+from rnn_demo.data.sources import DataError, Dataset, downloads_allowed, load_dataset
+from rnn_demo.twins.twin_file import load_twin, twin_path
 
 # A short job (dataset, upload, download) waits this long for a worker busy training.
 SHORT_JOB_WAIT_SECONDS = 60.0
@@ -28,7 +28,7 @@ def worker_pool():
     """The server's worker processes (or its Ray cluster), one per training slot.
 
     Started by the first visit and kept warm; every Keras job of every
-    session runs there (:mod:`rnn_demo.workers`).
+    session runs there (:mod:`rnn_demo.compute.local_pool`).
     """
     return make_pool(host_limits().max_concurrent_trainings)
 
@@ -95,6 +95,6 @@ def shipped_model(arch: str = "lstm") -> InteractiveModel:
 @st.cache_resource(show_spinner=False)
 def example_digit(index: int = 7) -> np.ndarray:
     """``(16, 16)`` one validation digit of the embedded sample (no download, no Keras)."""
-    from rnn_demo.data import load_embedded
+    from rnn_demo.data.sources import load_embedded
 
     return load_embedded().valid_sequences[index]

@@ -1,0 +1,224 @@
+"""A visitor's training, followed from a background thread that never touches the UI.
+
+:class:`TrainingJob` trains one or more configs through the server's worker
+pool (:mod:`rnn_demo.compute.local_pool`, or :mod:`rnn_demo.compute.ray_pool` on a cluster): it
+first waits for a slot in the server's shared
+:class:`~rnn_demo.app.limits.TrainingQueue`, then hands each config to a worker
+process and writes its progress into a lock-protected buffer that the page
+reads through :meth:`TrainingJob.snapshot`. What it keeps of a finished run is
+a :class:`~rnn_demo.app.catalogue.TrainedModel`: NumPy arrays only.
+
+Plain Python (no Keras, no Streamlit): the live view in
+:mod:`rnn_demo.ui.live_view` draws from it, and it is tested directly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rnn_demo.app.catalogue import TrainedModel
+from rnn_demo.app.limits import TrainingQueue
+from rnn_demo.config import TrainConfig
+from rnn_demo.errors import UserError
+
+POLL_SECONDS = 0.5  # how often a waiting job asks the queue again (and the live view redraws)
+
+
+@dataclass
+class JobSnapshot:
+    """A consistent copy of a job's progress, safe to read in the script thread.
+
+    ``train_loss`` ``(iterations so far,)``; ``val_*`` at ``val_iterations``;
+    ``last`` is the latest :class:`~rnn_demo.engine.records.Progress` (None before
+    the first iteration); ``weights`` the latest snapshot of the current run's
+    weights the worker sent (``jobs.train``), for the "watch it learn" view; ``index`` is the config being trained (0-based);
+    ``queue_state`` says where the job stands in the server's queue. After a
+    failure the curves are those of the run that failed, as far as it got.
+    """
+
+    index: int
+    config: TrainConfig
+    train_loss: list[float]
+    val_iterations: list[int]
+    val_loss: list[float]
+    val_accuracy: list[float]
+    last: object | None
+    finished: list
+    error: str | None
+    done: bool
+    queue_state: object | None  # rnn_demo.app.limits.QueueState, None when no queue
+    # (iteration, twin arrays): the current run's latest weights, None before the first.
+    weights: tuple[int, dict] | None = None
+    # Finished model's number -> when (time.time()) this process heard of its last
+    # iteration: where the visitor's wait for the results starts.
+    last_iteration_at: dict[int, float] = field(default_factory=dict)
+
+
+class StopWhenAsked:
+    """The engine's stop signal: the visitor pressed Stop, or their session is gone.
+
+    A closed tab cannot press Stop; without this its training would keep a
+    worker busy until the end.
+    """
+
+    def __init__(self, event: threading.Event, session_alive):
+        self.event = event
+        self.session_alive = session_alive
+
+    def is_set(self) -> bool:
+        return self.event.is_set() or not self.session_alive()
+
+
+class TrainingJob:
+    """Train ``configs`` one after another through ``pool``, from a background thread.
+
+    The thread first waits for a slot in the server's shared
+    :class:`~rnn_demo.app.limits.TrainingQueue` (keeping its place by asking again
+    every ``POLL_SECONDS``), then runs each config as a ``"train"`` job on a
+    worker and writes its progress into this object under a lock; the page
+    reads it through :meth:`snapshot`. :meth:`stop` ends the current run after
+    its current iteration (the model is kept) and skips the rest. A worker that
+    dies or does not stop ends the job with a message; the curve so far stays.
+    """
+
+    def __init__(
+        self,
+        configs: Sequence[TrainConfig],
+        pool,
+        first_number: int,
+        *,
+        data_description: str = "",
+        queue: TrainingQueue | None = None,
+        session_alive=lambda: True,
+    ):
+        self.configs = list(configs)
+        self.pool = pool
+        self.first_number = first_number
+        self.data_description = data_description
+        self.queue = queue
+        self.queue_state = None  # rnn_demo.app.limits.QueueState while waiting for a slot
+        self.stop_event = threading.Event()
+        self._stop_signal = StopWhenAsked(self.stop_event, session_alive)
+        self._lock = threading.Lock()
+        self._index = 0
+        self._curves: tuple[list, list, list, list] = ([], [], [], [])
+        self._last = None
+        self._last_at: float | None = None  # time.time() when self._last arrived
+        self._last_iteration_at: dict[int, float] = {}  # model number -> time of its last progress
+        self._weights: tuple[int, dict] | None = None
+        self._finished: list[TrainedModel] = []
+        self._error: str | None = None
+        self._done = False
+        # Set once there is something to show: the first progress, a place in the queue, or the end.
+        self._news = threading.Event()
+        self.harvested = False
+        self.thread = threading.Thread(target=self._work, name="rnn-demo-training", daemon=True)
+
+    def start(self) -> TrainingJob:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _record(self, event: tuple) -> None:
+        kind, progress = event
+        if kind == "weights":
+            with self._lock:
+                self._weights = progress  # (iteration, twin arrays); only the latest is kept
+            return
+        if kind != "progress":
+            return
+        with self._lock:
+            train_loss, val_iterations, val_loss, val_accuracy = self._curves
+            train_loss.append(progress.train_loss)
+            if progress.val_loss is not None:
+                val_iterations.append(progress.iteration)
+                val_loss.append(progress.val_loss)
+                val_accuracy.append(progress.val_accuracy)
+            self._last = progress
+            self._last_at = time.time()
+        self._news.set()
+
+    def _work(self) -> None:
+        try:
+            if self.queue is not None and not self._wait_for_slot():
+                return
+            for index, config in enumerate(self.configs):
+                if self._stop_signal.is_set():
+                    break
+                with self._lock:
+                    self._index, self._curves, self._last = index, ([], [], [], []), None
+                    self._last_at = None
+                    self._weights = None
+                record, arrays = self.pool.run(
+                    "train", config, None, on_event=self._record, stop=self._stop_signal.is_set,
+                )
+                trained = TrainedModel(self.model_number(index), record, arrays)
+                with self._lock:
+                    self._finished.append(trained)
+                    if self._last_at is not None:
+                        self._last_iteration_at[trained.number] = self._last_at
+        except UserError as error:
+            with self._lock:
+                self._error = f"Training failed: {error}"
+        except Exception as error:  # noqa: BLE001 - the thread must report, never die silently
+            with self._lock:
+                self._error = f"Training failed unexpectedly ({type(error).__name__}: {error})"
+        finally:
+            if self.queue is not None:
+                self.queue.leave(self)
+            with self._lock:
+                self._done = True
+            self._news.set()
+
+    def _wait_for_slot(self) -> bool:
+        """Queue for a training slot; False if refused or stopped while waiting."""
+        while True:
+            state = self.queue.enter(self)
+            with self._lock:
+                self.queue_state = state
+            if state.position > 0 or state.refused:
+                self._news.set()
+            if state.refused:
+                with self._lock:
+                    self._error = state.message
+                return False
+            if state.position == 0:
+                return True
+            if self._stop_signal.is_set():
+                return False
+            time.sleep(POLL_SECONDS)
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            train_loss, val_iterations, val_loss, val_accuracy = self._curves
+            return JobSnapshot(
+                self._index, self.configs[self._index], list(train_loss), list(val_iterations),
+                list(val_loss), list(val_accuracy), self._last, list(self._finished),
+                self._error, self._done, self.queue_state, self._weights,
+                dict(self._last_iteration_at),
+            )
+
+    @property
+    def done(self) -> bool:
+        with self._lock:
+            return self._done
+
+    def model_number(self, index: int) -> int:
+        """The number the model of ``configs[index]`` has in the session (it has one
+        from the start: views of the run in progress are keyed by it)."""
+        return self.first_number + index
+
+    def wait_for_news(self, timeout: float) -> bool:
+        """Block until the job has something to show (its first progress, a place in
+        the queue, or its end), at most ``timeout`` seconds; True when it has."""
+        return self._news.wait(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the thread ends (tests); True when it has."""
+        self.thread.join(timeout)
+        return not self.thread.is_alive()

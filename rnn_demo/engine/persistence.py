@@ -1,0 +1,138 @@
+"""Save and load trained models: Keras's native ``.keras`` file plus our metadata.
+
+The metadata (config, dataset, metrics, history) travels inside the same
+``.keras`` archive as one extra JSON entry, so a downloaded model is a single
+file. :func:`save_model` also writes the model's NumPy twin beside it
+(``x.keras`` → ``x.npz``, see :mod:`rnn_demo.twins.twin_file`), which the web process
+reads without Keras. Loading uses Keras's safe mode (no code runs from the file: Lambda
+layers and unknown custom objects are refused) and checks that the model
+reads ``(16, 16)`` sequences and gives 10 outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from rnn_demo.engine.models import CLASSES, INPUTS_PER_STEP, TIMESTEPS
+from rnn_demo.errors import UserError
+from rnn_demo.twins.model import NumpyModel
+from rnn_demo.twins.twin_file import save_twin, twin_path
+
+METADATA_ENTRY = "rnn_demo.json"
+
+
+class ModelFileError(UserError, RuntimeError):
+    """A model file is missing, unreadable, unsafe or of the wrong shape."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: keras.Model
+    metadata: dict  # {} for a .keras file saved by something else
+    path: Path
+
+
+def save_model(
+    model: keras.Model, path: str | os.PathLike, metadata: dict, *, with_twin: bool = True
+) -> Path:
+    """Write ``model`` to ``path`` (must end in ``.keras``) with ``metadata`` inside.
+
+    With ``with_twin`` the NumPy twin and the same metadata go to ``path``
+    with the suffix ``.npz``.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ModelFileError(f"{path}: a model file name must end in .keras")
+    if path.parent and not path.parent.is_dir():
+        raise ModelFileError(f"{path}: folder {path.parent} does not exist")
+    model.save(path)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(METADATA_ENTRY, json.dumps(metadata, indent=2))
+    if with_twin:
+        save_twin(twin_path(path), NumpyModel.from_keras(model), metadata)
+    return path
+
+
+def model_bytes(model: keras.Model, metadata: dict) -> bytes:
+    """The ``.keras`` file ``save_model`` would write, as bytes (for a download)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = save_model(model, Path(folder) / "model.keras", metadata, with_twin=False)
+        return path.read_bytes()
+
+
+def load_model(
+    path: str | os.PathLike, *, max_bytes: int | None = None, display_name: str | None = None
+) -> LoadedModel:
+    """Load a ``.keras`` file in safe mode and check it fits this app.
+
+    ``display_name`` names the file in error messages (default: its file name).
+    """
+    path = Path(path)
+    name = display_name or path.name
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file")
+    _check_size(name, path.stat().st_size, max_bytes)
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{name}: not a Keras .keras model file (it is not a zip archive)")
+    metadata: dict = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist():
+                raise ModelFileError(f"{name}: not a Keras .keras model file (no config.json inside)")
+            if METADATA_ENTRY in archive.namelist():
+                metadata = json.loads(archive.read(METADATA_ENTRY))
+    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"{name}: damaged model file ({error})") from error
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - Keras raises many types; all mean "refused"
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelFileError(f"{name}: Keras refused to load it: {reason}") from error
+    check_model_shape(model, name)
+    return LoadedModel(model, metadata if isinstance(metadata, dict) else {}, path)
+
+
+def load_model_bytes(data: bytes, name: str, *, max_bytes: int | None = None) -> LoadedModel:
+    """Load an uploaded ``.keras`` file from its bytes.
+
+    The size is checked before anything is written; the bytes then go to a
+    fresh private temporary folder (readable by this process's user only, its
+    name unguessable) that is deleted before this returns, so no other
+    visitor can ever reach the file.
+    """
+    _check_size(name, len(data), max_bytes)
+    with tempfile.TemporaryDirectory(prefix="rnn_demo_upload_") as folder:
+        path = Path(folder) / "upload.keras"
+        path.write_bytes(data)
+        loaded = load_model(path, display_name=name)
+    return LoadedModel(loaded.model, loaded.metadata, Path(name))
+
+
+def _check_size(name: str, size: int, max_bytes: int | None) -> None:
+    if size == 0:
+        raise ModelFileError(f"{name}: the file is empty")
+    if max_bytes is not None and size > max_bytes:
+        raise ModelFileError(
+            f"{name}: {size / 2**20:.1f} MiB is over this server's {max_bytes / 2**20:.1f} MiB limit"
+        )
+
+
+def check_model_shape(model: keras.Model, name: str) -> None:
+    """Refuse a model that does not map ``(batch, 16, 16)`` to ``(batch, 10)``."""
+    try:
+        input_shape = tuple(model.input_shape)
+        output_shape = tuple(model.output_shape)
+    except (AttributeError, ValueError) as error:
+        raise ModelFileError(f"{name}: the model has no single input and output ({error})") from error
+    if input_shape[1:] != (TIMESTEPS, INPUTS_PER_STEP) or output_shape[1:] != (CLASSES,):
+        raise ModelFileError(
+            f"{name}: the model maps {input_shape[1:]} to {output_shape[1:]}; this app needs "
+            f"({TIMESTEPS}, {INPUTS_PER_STEP}) rows in and {CLASSES} class scores out"
+        )

@@ -1,0 +1,345 @@
+"""This session's training: starting a job, its live view while it runs, its results after.
+
+A :class:`~rnn_demo.app.live_training.TrainingJob` trains in a worker process and
+is followed by a background thread; the session keeps the job
+(``st.session_state["job"]``) and the models it finished (``"trained"``).
+:func:`live_training` is a fragment re-run every :data:`LIVE_VIEW_SECONDS`
+that draws from the job's buffer; :func:`result_summary` draws a finished run. What each view
+shows is marked for the tests (:func:`rnn_demo.ui.markers.status_block`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from rnn_demo.app.catalogue import TrainedModel
+from rnn_demo.app.live_training import TrainingJob
+from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
+from rnn_demo.ui.markers import last_iteration_block, queue_position_block, status_block
+from rnn_demo.ui.resources import (
+    SHORT_JOB_WAIT_SECONDS,
+    get_dataset,
+    host_limits,
+    training_queue,
+    worker_pool,
+)
+from rnn_demo.ui.watch import watch_it_learn
+from rnn_demo.views import figures, panels
+
+KEPT_MODELS = 8  # per session, so a long class does not grow a session without bound
+MISCLASSIFIED_SHOWN = 24
+# The live view's pace. Neither end of a run waits for a tick (the click's own run
+# waits for the first point, the last tick before the end waits for the result), so
+# the pace only sets how smoothly the numbers move, and what each visitor costs:
+# every tick re-renders the live view in the browser, and a new chart is a whole
+# Plotly plot built again (~0.1 s of a software-rendering Chromium). On the 2-core
+# build machine, where the browser shares the cores with the worker, ticks at 0.2 s
+# cost the co-located Chromium 4.1-5.5 CPU seconds in the chapter's recipe; at 0.4 s
+# with the chart every other tick, 2.2-3.0; at 0.5 s with the chart every other
+# tick, 0.1-0.3 s less, and the results came 0.15 s sooner (median of 9 and 12
+# trainings, alternating).
+LIVE_VIEW_SECONDS = 0.5
+# The live chart and the watch-it-learn panel are re-sent every other tick (the
+# chart's first point at once); a tick can come a little early, hence less than two ticks' time.
+REDRAW_SECONDS = 1.8 * LIVE_VIEW_SECONDS
+FINISH_WAIT_SECONDS = 1.0  # the longest a tick waits for the result of a run that is ending
+# The longest the live view waits for a new job's first news (its first point, a place in the
+# queue): the click's own run then draws the first point, ~0.1-0.2 s after the click on a
+# warm worker, where drawing without it left the point to the next tick.
+FIRST_POINT_WAIT_SECONDS = 0.5
+
+
+def _session_watch():
+    """A callable telling (from any thread) whether this script's session is still open."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None or not Runtime.exists():
+        return lambda: True  # AppTest and bare runs have no runtime to ask
+    runtime = Runtime.instance()
+    return lambda: runtime.is_active_session(context.session_id)
+
+
+def current_job() -> TrainingJob | None:
+    """This session's job (running or finished but not yet collected)."""
+    return st.session_state.get("job")
+
+
+def job_running() -> bool:
+    job = current_job()
+    return job is not None and not job.done
+
+
+def session_models() -> list[TrainedModel]:
+    """Models trained in this session, oldest first; collects a finished job's models."""
+    models = st.session_state.setdefault("trained", [])
+    job = current_job()
+    if job is not None and job.done and not job.harvested:
+        job.harvested = True
+        snapshot = job.snapshot()
+        models.extend(snapshot.finished)
+        del models[:-KEPT_MODELS]
+        st.session_state["job_error"] = snapshot.error
+        if snapshot.finished:
+            st.session_state["latest_model"] = snapshot.finished[-1].number
+        st.session_state.setdefault("last_iteration_at", {}).update(snapshot.last_iteration_at)
+    return models
+
+
+def start_job(configs: Sequence[TrainConfig]) -> TrainingJob | None:
+    """Start training ``configs`` (one dataset) for this session, unless a job runs.
+
+    Data problems and the host's limits are checked here, in the script, so
+    they appear as messages at once rather than from the thread.
+    """
+    if job_running():
+        st.warning("A training run is still going; stop it or wait for it first.")
+        return None
+    dataset = get_dataset(configs[0].dataset)
+    for config in configs:
+        host_limits().check(config)
+    numbers = st.session_state.get("model_counter", 0)
+    st.session_state["model_counter"] = numbers + len(configs)
+    session_models()  # collect the previous job before replacing it
+    st.session_state["job_error"] = None
+    job = TrainingJob(
+        configs, worker_pool(), numbers + 1, data_description=dataset.description,
+        queue=training_queue(), session_alive=_session_watch(),
+    ).start()
+    st.session_state["job"] = job
+    return job
+
+
+def _seconds(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "…"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _poll_seconds(job: TrainingJob | None) -> float | None:
+    """How often the live view redraws: ``None`` once there is nothing left to follow.
+
+    One pace for queued and running jobs alike: a fragment whose ``run_every``
+    changed between runs could lose its browser-side timer (seen in the load
+    test as a page stuck on "training" after its run had finished).
+    """
+    if job is None or job.done:
+        return None
+    return LIVE_VIEW_SECONDS
+
+
+def live_training() -> None:
+    """The live view of this session's job (nothing when no job runs).
+
+    Call it at one place of a page, whether or not a job runs, *after*
+    :func:`session_models`: the fragment then keeps one id across full runs.
+    A fragment with ``run_every`` keeps its browser-side timer until the next
+    full run reaches the browser, so ticks sent meanwhile name the fragment
+    again; with the id kept they meet a fragment that draws nothing, instead
+    of one that no longer exists (a warning in the server log per tick).
+    A queued job is shown without its chart (its place in the queue is all there is).
+
+    The fragment draws into a container of its own: a fragment adds no slot of its
+    own, so after the run the page's first result element would take the slot of the
+    live view's first element, and a late tick that finished there made the
+    browser clear it as the fragment's stale element (seen in the load test at
+    16 visitors: a result without its status line and marker).
+    """
+    with st.container():
+        st.fragment(_live_view, run_every=_poll_seconds(current_job()))()
+
+
+def _live_view() -> None:
+    job = current_job()
+    if job is None or job.harvested:
+        return  # the page draws the results; this is a late tick
+    job.wait_for_news(FIRST_POINT_WAIT_SECONDS)  # at once unless the job has just started
+    snapshot = job.snapshot()
+    if not snapshot.done and _finishing(job, snapshot):
+        # The run ends before the next tick: wait for its result here, so the
+        # results follow at once rather than at the next tick of the browser's timer.
+        job.wait(FINISH_WAIT_SECONDS)
+        snapshot = job.snapshot()
+    if snapshot.done:
+        st.rerun()  # the page draws the results
+    config = snapshot.config
+    last = snapshot.last
+    total = len(job.configs)
+    heading = f"Training {ARCHITECTURE_NAMES[config.arch]}"
+    if total > 1:
+        heading += f" — model {snapshot.index + 1} of {total}"
+    st.subheader(heading)
+    st.caption(f"Data: {job.data_description}")
+    stopping = job.stop_event.is_set()
+    stop_help = "Ends training after the current iteration and keeps what the model learned."
+    if snapshot.queue_state is not None and snapshot.queue_state.position > 0:
+        with status_block("queued"), queue_position_block(snapshot.queue_state.position):
+            st.info(snapshot.queue_state.message, icon=":material/hourglass_top:")
+        st.button("Leaving the queue…" if stopping else "Leave the queue", on_click=job.stop,
+                  disabled=stopping, icon=":material/logout:", help="Gives up your place; nothing is trained.")
+        return
+    done = last.iteration if last else 0
+    with status_block("running"):
+        st.progress(done / config.iterations, text=f"iteration {done} of {config.iterations}")
+    columns = st.columns(4)
+    columns[0].metric("Training loss", f"{last.train_loss:.3f}" if last else "…")
+    columns[1].metric(
+        "Validation accuracy", f"{snapshot.val_accuracy[-1]:.1%}" if snapshot.val_accuracy else "…"
+    )
+    columns[2].metric("Samples/s", f"{last.samples_per_second:,.0f}" if last else "…")
+    columns[3].metric("Time left", _seconds(last.seconds_left) if last else "…")
+    st.plotly_chart(_live_figure(job, snapshot), key="live_curve")
+    st.button(
+        "Stopping…" if stopping else "Stop", on_click=job.stop, disabled=stopping,
+        icon=":material/stop_circle:", type="primary", help=stop_help,
+    )
+    watch_it_learn(job, snapshot, REDRAW_SECONDS)
+
+
+def _finishing(job: TrainingJob, snapshot) -> bool:
+    """Whether the job's last model has run its last iteration (or was asked to stop
+    after one), or will before the next tick: only its final scores are left."""
+    last = snapshot.last
+    if last is None or snapshot.index < len(job.configs) - 1:
+        return False
+    return (last.iteration >= snapshot.config.iterations or job.stop_event.is_set()
+            or last.seconds_left < LIVE_VIEW_SECONDS)
+
+
+def _live_figure(job: TrainingJob, snapshot):
+    """The live curve: built once per run, then given new points at most every
+    ``REDRAW_SECONDS`` (its first point at once).
+
+    Later points wait for the next redraw, so a fast run does not re-send its
+    chart on every tick of the live view; a redraw changes the run's figure in
+    place (:func:`~rnn_demo.views.figures.refresh_training_curves`) instead of
+    building one, which would cost tens of milliseconds of the web process per tick.
+    """
+    run = job.model_number(snapshot.index)
+    points = (len(snapshot.train_loss), len(snapshot.val_iterations))
+    now = time.monotonic()
+    curves = (snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy)
+    cached = st.session_state.get("live_figure")  # (model number, points, drawn at, figure)
+    if cached is None or cached[0] != run:
+        figure = figures.training_curves(*curves, iterations=snapshot.config.iterations)
+        cached = st.session_state["live_figure"] = (run, points, now, figure)
+    elif cached[1] != points and (cached[1][0] == 0 or now - cached[2] >= REDRAW_SECONDS):
+        figure = figures.refresh_training_curves(cached[3], *curves)
+        cached = st.session_state["live_figure"] = (run, points, now, figure)
+    return cached[3]
+
+
+def empty_curve(config: TrainConfig) -> None:
+    """The frame the live curve will grow into, shown before the first training.
+
+    Besides showing what is coming, it has the visitor's browser load and start
+    the chart library while they choose; without it, that came after the click
+    (the first loss point of a first training reached the screen seconds after
+    the web process had it).
+    """
+    figure = st.session_state.get("empty_curve")
+    if figure is None or figure.layout.xaxis.range[1] != config.iterations:
+        figure = st.session_state["empty_curve"] = figures.training_curves([], [], [], [], iterations=config.iterations)
+    st.plotly_chart(figure, key="empty_curve")
+
+
+def job_error() -> None:
+    """The last job's error, if any, with its status marker (``refused`` or ``failed``)."""
+    message = st.session_state.get("job_error")
+    if not message:
+        return
+    job = current_job()
+    refused = job is not None and job.queue_state is not None and job.queue_state.refused
+    with status_block("refused" if refused else "failed"):
+        st.error(message, icon=":material/error:")
+    snapshot = job.snapshot() if job is not None else None
+    if snapshot is not None and snapshot.train_loss:
+        st.caption(f"The curve as far as the training got ({len(snapshot.train_loss)} iterations):")
+        st.plotly_chart(
+            figures.training_curves(
+                snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss,
+                snapshot.val_accuracy, iterations=snapshot.config.iterations,
+            ),
+            key="failed_curve",
+        )
+
+
+def result_summary(trained: TrainedModel) -> None:
+    """Scores, curve, confusion matrix, mistakes and a download for one finished run."""
+    result = trained.result
+    heard_at = st.session_state.get("last_iteration_at", {}).get(trained.number)
+    with status_block(result.status), last_iteration_block(heard_at):
+        if result.status == "diverged":
+            st.warning(result.message[:1].upper() + result.message[1:], icon=":material/warning:")
+        elif result.status == "stopped":
+            st.info(result.message[:1].upper() + result.message[1:] + "; the model keeps what it learned.")
+        else:
+            st.success(f"{ARCHITECTURE_NAMES[result.config.arch]}: {result.message}.")
+    st.caption(f"Data: {result.data_description}")
+    columns = st.columns(4)  # five big numbers did not fit beside the controls
+    columns[0].metric("Validation accuracy", f"{result.val_accuracy:.1%}")
+    columns[1].metric("Validation loss", f"{result.val_loss:.3f}")
+    columns[2].metric("Parameters", f"{result.params:,}")
+    columns[3].metric("Training time", f"{result.train_seconds:.1f} s",
+                      help=f"{result.samples_per_second:,.0f} training samples per second.")
+    dataset = get_dataset(result.dataset)
+    curve, confusion = _result_figures(trained, dataset.class_names)
+    st.plotly_chart(curve, key=f"curve_{trained.number}")
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("**Confusion matrix** (validation set)")
+        st.plotly_chart(confusion)
+    with right:
+        wrong = np.flatnonzero(result.val_predictions != dataset.y_valid)
+        st.markdown(f"**Misclassified validation images**: {len(wrong)} of {result.n_valid}")
+        if len(wrong):
+            shown = wrong[:MISCLASSIFIED_SHOWN]
+            names = dataset.class_names
+            captions = [
+                f"{names[dataset.y_valid[i]]}→{names[result.val_predictions[i]]}" for i in shown
+            ]
+            st.html(panels.image_tiles(dataset.valid_sequences[shown], captions))
+            st.caption("Each caption reads *true → predicted*.")
+    metadata = {**result.summary(), "history": result.history.to_dict()}
+    st.download_button(
+        "Download this model (.keras)", data=lambda: _model_file(trained, metadata),
+        file_name=f"rnn_demo_{result.config.arch}_{trained.number}.keras",
+        mime="application/octet-stream", on_click="ignore", icon=":material/download:",
+    )
+
+
+def _result_figures(trained: TrainedModel, class_names) -> tuple:
+    """``(loss curve, confusion matrix)`` of ``trained``, made once per model shown.
+
+    The curve is the live view's figure of the same run given the final points
+    in place, when there is one (building a new one cost ~30 ms of the web
+    process between the last iteration and the results); every later rerun of
+    the page reuses both figures.
+    """
+    cached = st.session_state.get("result_figures")  # (model number, curve, confusion)
+    if cached is None or cached[0] != trained.number:
+        result = trained.result
+        history = result.history
+        curves = (history.train_loss, history.val_iterations, history.val_loss, history.val_accuracy)
+        live = st.session_state.get("live_figure")  # (model number, points, drawn at, figure)
+        if live is not None and live[0] == trained.number:
+            curve = figures.refresh_training_curves(live[3], *curves)
+        else:
+            curve = figures.training_curves(*curves, iterations=result.config.iterations)
+        confusion = figures.confusion_figure(result.confusion, class_names)
+        cached = st.session_state["result_figures"] = (trained.number, curve, confusion)
+    return cached[1], cached[2]
+
+
+def _model_file(trained: TrainedModel, metadata: dict) -> bytes:
+    """The ``.keras`` file of ``trained``, written by a worker when the visitor clicks."""
+    return worker_pool().run(
+        "model_file", trained.result.config, trained.arrays, metadata,
+        wait_for_worker=SHORT_JOB_WAIT_SECONDS,
+    )
