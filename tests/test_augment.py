@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rnn_demo.config import ConfigError, TrainConfig
+from rnn_demo.data import augment
 from rnn_demo.data.augment import (
     MAX_SHIFT,
     augment_images,
@@ -17,7 +18,6 @@ from rnn_demo.data.augment import (
     iteration_parameters,
 )
 from rnn_demo.data.reduction import reduce_images
-from rnn_demo.data.sources import augment
 from rnn_demo.engine import training
 from rnn_demo.engine.training import batch_plan, train
 
