@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from rnn_demo.views import figures
+from rnn_demo.views import figures, panels
 
 RNG = np.random.default_rng(0)
 IMAGE = RNG.random((16, 16)).astype(np.float32)
@@ -64,11 +66,12 @@ def test_readout_figure_shares_the_time_axis_and_shows_importance():
     assert bars.orientation == "h" and list(bars.y) == list(range(1, 17))
 
 
-def test_probability_figure_highlights_the_prediction():
+def test_probability_bars_highlight_the_prediction():
     probabilities = np.array([0.05, 0.05, 0.6, 0.3] + [0.0] * 6)
-    (bars,) = figures.probability_figure(probabilities, [str(d) for d in range(10)]).data
-    assert bars.marker.color[2] == figures.ACCENT
-    assert sum(colour == figures.ACCENT for colour in bars.marker.color) == 1
+    bars = panels.probability_bars(probabilities, [str(d) for d in range(10)])
+    colours = re.findall(r"background: (#[0-9a-f]{6})", bars)  # one bar per class, in order
+    assert len(colours) == 10 and colours[2] == figures.ACCENT
+    assert sum(colour == figures.ACCENT for colour in colours) == 1
 
 
 def test_confusion_figure_shows_counts_and_colours_by_row_share():

@@ -1,4 +1,5 @@
-"""The Draw page's live panel: the 16×16 input as a PNG and the probabilities as bars."""
+"""The HTML panels: the Draw page's 16×16 input as a PNG and its probabilities as bars, image
+tiles, and *watch it learn*'s digits and readouts."""
 
 from __future__ import annotations
 
@@ -11,16 +12,14 @@ import pytest
 from PIL import Image
 
 from rnn_demo.data.canvas import preprocess_canvas, rgba_from_data_url
-from rnn_demo.views.panels import (
+from rnn_demo.views.panels import image_tiles, input_picture, probability_bars
+from rnn_demo.views.watch import (
     RIGHT_COLOUR,
     first_right_row,
-    image_tiles,
-    input_picture,
-    probability_bars,
     probability_colours,
-    showcase_panel,
+    watch_indices,
+    watch_panel,
 )
-from rnn_demo.views.watch import showcase_indices
 
 
 def test_input_picture_holds_the_sixteen_by_sixteen_values():
@@ -62,12 +61,12 @@ def _pictures(tag: str) -> list[np.ndarray]:
             for encoded in re.findall(r'src="data:image/png;base64,([^"]+)"', tag)]
 
 
-def test_the_showcase_panel_heads_each_digit_with_its_guess(embedded_digits):
-    indices = showcase_indices(embedded_digits.y_valid)
+def test_the_watch_panel_heads_each_digit_with_its_guess(embedded_digits):
+    indices = watch_indices(embedded_digits.y_valid)
     images, labels = embedded_digits.valid_sequences[indices], embedded_digits.y_valid[indices]
     readout = np.full((10, 16, 10), 0.01)
     readout[:, :, 3] = 0.91  # guesses 3 everywhere: right once, from the first row
-    panel = showcase_panel(images, labels, readout, embedded_digits.class_names)
+    panel = watch_panel(images, labels, readout, embedded_digits.class_names)
     guesses = re.findall(r'data-guess="([^"]*)" data-right="(true|false)"', panel)
     assert guesses == [("3", "true" if label == 3 else "false") for label in labels]
     assert panel.count("<b>3</b> 91%") == 10 and panel.count(RIGHT_COLOUR) == 1
@@ -80,7 +79,7 @@ def test_the_showcase_panel_heads_each_digit_with_its_guess(embedded_digits):
     assert readout_picture.shape == (16, 10, 3)  # a row per timestep, a column per class
     assert (readout_picture[:, 3].sum(axis=-1) < readout_picture[:, 0].sum(axis=-1)).all()  # surer is darker
     with pytest.raises(ValueError, match="expected 10 classes"):
-        showcase_panel(images, labels, readout[..., :9], embedded_digits.class_names)
+        watch_panel(images, labels, readout[..., :9], embedded_digits.class_names)
 
 
 def test_probability_colours_run_light_to_dark():

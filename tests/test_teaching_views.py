@@ -1,5 +1,5 @@
-"""The teaching views' parts without a browser: the showcase digits, the gradient
-sentence, the showcase figure, and the weights the training job sends."""
+"""The teaching views' parts without a browser: the watched digits, the gradient
+sentence, the lesson, and the weights a training sends."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from rnn_demo.compute.jobs import run_job, weights_interval
 from rnn_demo.config import TrainConfig
 from rnn_demo.twins.twin_file import twin_from_arrays
 from rnn_demo.views.teaching import LESSON, gradient_sentence
-from rnn_demo.views.watch import read_showcase, showcase_indices
+from rnn_demo.views.watch import read_watch_digits, watch_indices
 
 
-def test_the_showcase_is_the_first_digit_of_each_class(embedded_digits):
-    indices = showcase_indices(embedded_digits.y_valid)
+def test_the_watched_digits_are_the_first_of_each_class(embedded_digits):
+    indices = watch_indices(embedded_digits.y_valid)
     assert list(embedded_digits.y_valid[indices]) == list(range(10))
     for label, index in enumerate(indices):
         assert not np.any(embedded_digits.y_valid[:index] == label)
-    assert list(showcase_indices(np.array([3, 1, 3, 1]))) == [1, 0]  # absent classes are skipped
+    assert list(watch_indices(np.array([3, 1, 3, 1]))) == [1, 0]  # absent classes are skipped
     with pytest.raises(ValueError, match=r"\(n,\)"):
-        showcase_indices(np.zeros((2, 2)))
+        watch_indices(np.zeros((2, 2)))
 
 
 def test_the_gradient_sentence_reads_the_numbers_it_is_given():
@@ -63,7 +63,7 @@ def test_training_sends_its_weights_every_few_iterations(embedded_digits):
     last = snapshots[-1][1]
     assert set(last) == set(arrays) and all(np.array_equal(last[name], arrays[name]) for name in arrays)
     first = twin_from_arrays(snapshots[0][1])
-    reading = read_showcase(first, embedded_digits.valid_sequences[:4])
+    reading = read_watch_digits(first, embedded_digits.valid_sequences[:4])
     assert reading.readout.shape == (4, 16, 10) and reading.guesses.shape == (4,)
     assert np.allclose(reading.probabilities, first.predict_probabilities(embedded_digits.valid_sequences[:4]),
                        atol=1e-6)

@@ -28,7 +28,7 @@ from rnn_demo.ui.resources import (
     training_queue,
     worker_pool,
 )
-from rnn_demo.ui.watch import watch_it_learn
+from rnn_demo.ui.watch import watch_view
 from rnn_demo.views import figures, panels
 
 KEPT_MODELS = 8  # per session, so a long class does not grow a session without bound
@@ -199,7 +199,7 @@ def _live_view() -> None:
         "Stopping…" if stopping else "Stop", on_click=job.stop, disabled=stopping,
         icon=":material/stop_circle:", type="primary", help=stop_help,
     )
-    watch_it_learn(job, snapshot, REDRAW_SECONDS)
+    watch_view(job, snapshot, REDRAW_SECONDS)
 
 
 def _finishing(job: TrainingJob, snapshot) -> bool:

@@ -11,7 +11,7 @@ these classes, never on a fixed sleep or a sentence:
   ``running``, ``completed``, ``stopped``, ``diverged``, ``refused`` or ``failed``;
 * ``st-key-train-queue-position-<n>``: inside the ``queued`` marker, the job's
   place in the server's queue (1 = next);
-* ``st-key-watch-it-learn-<n>``: the live view shows the showcase digits read
+* ``st-key-watch-it-learn-<n>``: the live view shows the watched digits read
   by the weights of iteration ``n``;
 * ``st-key-view-<name>``: a teaching view of /inside or of the lesson is drawn
   (``gradients``, ``step-through``, ``state-plane``);

@@ -1,13 +1,10 @@
-"""Watch it learn: the live training view's ten fixed validation digits and the model's guesses.
+"""Watch it learn in the live view: the watched digits read by the newest weights of the run.
 
 While a model trains, its worker sends the weights every few iterations
-(:func:`rnn_demo.compute.jobs.train`); the job keeps the latest
-(:attr:`~rnn_demo.app.live_training.JobSnapshot.weights`). This panel rebuilds the
-NumPy twin from them and reads the showcase digits (:mod:`rnn_demo.views.watch`),
-at most as often as the live view asks (every other tick), from the newest
-snapshot; a tick in between reuses the last panel. The panel is plain HTML
-(:func:`rnn_demo.views.panels.showcase_panel`): as a Plotly chart of twenty subplots it cost the visitor's browser so much
-layout that the live view's ticks slowed and, on a small server, the training too.
+(:func:`rnn_demo.compute.jobs.train`) and the training keeps the latest
+(:attr:`~rnn_demo.app.live_training.JobSnapshot.weights`). This view rebuilds the
+NumPy twin from them and shows :func:`rnn_demo.views.watch.watch_panel`, at most as
+often as the live view asks (every other tick); a tick in between reuses the last panel.
 """
 
 from __future__ import annotations
@@ -19,15 +16,14 @@ import streamlit as st
 from rnn_demo.twins.twin_file import twin_from_arrays
 from rnn_demo.ui.markers import watch_block
 from rnn_demo.ui.resources import get_dataset
-from rnn_demo.views.panels import showcase_panel
-from rnn_demo.views.teaching import WATCH_IT_LEARN
-from rnn_demo.views.watch import read_showcase, showcase_indices
+from rnn_demo.views.teaching import WATCH_EXPLAINED
+from rnn_demo.views.watch import read_watch_digits, watch_indices, watch_panel
 
 WATCH_PANEL_KEY = "watch-panel"
 
 
-def watch_it_learn(job, snapshot, redraw_seconds: float) -> None:
-    """The showcase digits read by the current weights of ``snapshot``'s run (a
+def watch_view(job, snapshot, redraw_seconds: float) -> None:
+    """The watched digits read by the current weights of ``snapshot``'s run (a
     :class:`~rnn_demo.app.live_training.JobSnapshot` of ``job``), newer weights shown at
     most every ``redraw_seconds``: reading the digits costs the web process a few
     milliseconds and the browser a new panel, and a panel changing faster is not read anyway."""
@@ -40,15 +36,15 @@ def watch_it_learn(job, snapshot, redraw_seconds: float) -> None:
     cached = st.session_state.get("watch_panel")  # (run, iteration, panel, right, count, drawn at)
     if cached is None or cached[0] != run or (cached[1] != iteration and now - cached[5] >= redraw_seconds):
         dataset = get_dataset(snapshot.config.dataset)
-        indices = showcase_indices(dataset.y_valid)
+        indices = watch_indices(dataset.y_valid)
         images, labels = dataset.valid_sequences[indices], dataset.y_valid[indices]
-        reading = read_showcase(twin_from_arrays(arrays), images)
+        reading = read_watch_digits(twin_from_arrays(arrays), images)
         right = int((reading.guesses == labels).sum())
-        panel = showcase_panel(images, labels, reading.readout, dataset.class_names)
+        panel = watch_panel(images, labels, reading.readout, dataset.class_names)
         cached = st.session_state["watch_panel"] = (run, iteration, panel, right, len(indices), now)
     _, shown, panel, right, count, _ = cached
     # A stable outer container (the marker inside changes with every snapshot shown).
     with st.container(key=WATCH_PANEL_KEY), watch_block(shown):
         st.markdown(f"**Watch it learn** — after iteration {shown}: {right} of {count} read right")
         st.html(panel)
-        st.caption(WATCH_IT_LEARN)
+        st.caption(WATCH_EXPLAINED)

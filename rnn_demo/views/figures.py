@@ -22,7 +22,8 @@ INK = "Greys_r"  # white ink on black, as the model sees it
 SEQUENTIAL = "Viridis"  # gates: 0 (closed) … 1 (open)
 DIVERGING = "RdBu_r"  # states: negative blue, zero white, positive red
 PROBABILITY = "Blues"
-ACCENT = "#e4572e"
+ACCENT = "#e4572e"  # the predicted class, the row being read
+BAR_COLOUR = "#9bb7d4"  # the other classes' bars
 LOSS_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#ff7f0e"
 ACCURACY_COLOUR = "#2ca02c"
@@ -255,26 +256,6 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str], *, heigh
     )
     figure.update_xaxes(title_text="predicted", type="category", side="top")
     figure.update_yaxes(title_text="true", type="category", autorange="reversed")
-    return _layout(figure, height=height)
-
-
-def probability_figure(
-    probabilities: np.ndarray, class_names: Sequence[str], *, height: int = 280
-) -> go.Figure:
-    """The ten class probabilities ``(10,)`` as bars, the predicted one highlighted."""
-    probabilities = np.asarray(probabilities, dtype=float)
-    winner = int(probabilities.argmax())
-    colours = [ACCENT if index == winner else "#9bb7d4" for index in range(len(probabilities))]
-    figure = go.Figure(
-        go.Bar(
-            x=[str(name) for name in class_names], y=probabilities, marker_color=colours,
-            text=[f"{value:.0%}" if value >= 0.01 else "" for value in probabilities],
-            textposition="outside",
-            hovertemplate="%{x}: %{y:.4f}<extra></extra>",
-        )
-    )
-    figure.update_xaxes(type="category", title_text="class")
-    figure.update_yaxes(range=[0, 1.1], tickformat=".0%", title_text="probability")
     return _layout(figure, height=height)
 
 
@@ -535,7 +516,7 @@ def step_through_figure(
             ),
             go.Bar(
                 x=names, y=probabilities, showlegend=False,
-                marker_color=[ACCENT if index == winner else "#9bb7d4" for index in range(len(names))],
+                marker_color=[ACCENT if index == winner else BAR_COLOUR for index in range(len(names))],
                 hovertemplate="P(%{x}) = %{y:.4f}<extra></extra>",
             ),
         ]

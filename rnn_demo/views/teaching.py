@@ -67,7 +67,7 @@ def array_note(kind: str, name: str) -> tuple[str, str]:
 
 # --- The teaching views: gradients through time, watch it learn, the lesson ---
 
-WATCH_IT_LEARN = (
+WATCH_EXPLAINED = (
     "The same ten validation digits (the first of each class) for every visitor and every run, "
     "read by the model as it is now. Above each: its guess and how sure it is (green: right, red: "
     "wrong). Below: row by row, what it would answer had the image ended there (one column per "
