@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rnn_demo.app.catalogue import comparison_curves, comparison_rows
+from rnn_demo.app.compare import comparison_curves, comparison_rows
 from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES, TrainConfig
 from rnn_demo.ui import controls, live_view, markers, resources
 from rnn_demo.ui.navigation import friendly_errors, page_entry

@@ -2,7 +2,7 @@
 
 import time
 
-from rnn_demo.app.catalogue import comparison_rows
+from rnn_demo.app.compare import comparison_rows
 from rnn_demo.app.limits import HostLimits, TrainingQueue
 from rnn_demo.app.links import config_from_query, config_to_query
 from rnn_demo.app.live_training import TrainingJob

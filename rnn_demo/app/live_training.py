@@ -6,7 +6,7 @@ first waits for a slot in the server's shared
 :class:`~rnn_demo.app.limits.TrainingQueue`, then hands each config to a worker
 process and writes its progress into a lock-protected buffer that the page
 reads through :meth:`TrainingJob.snapshot`. What it keeps of a finished run is
-a :class:`~rnn_demo.app.catalogue.TrainedModel`: NumPy arrays only.
+a :class:`~rnn_demo.app.models.TrainedModel`: NumPy arrays only.
 
 Plain Python (no Keras, no Streamlit): the live view in
 :mod:`rnn_demo.ui.live_view` draws from it, and it is tested directly.
@@ -19,8 +19,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rnn_demo.app.catalogue import TrainedModel
 from rnn_demo.app.limits import TrainingQueue
+from rnn_demo.app.models import TrainedModel
 from rnn_demo.config import TrainConfig
 from rnn_demo.errors import UserError
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from rnn_demo.app.catalogue import InteractiveModel
+from rnn_demo.app.models import InteractiveModel
 from rnn_demo.data.canvas import (
     CANVAS_PIXELS,
     STROKE_WIDTH,

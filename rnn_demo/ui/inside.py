@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from rnn_demo.app.catalogue import InteractiveModel
+from rnn_demo.app.models import InteractiveModel
 from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES
 from rnn_demo.data.sources import Dataset
 from rnn_demo.twins.gradients import gradient_trace

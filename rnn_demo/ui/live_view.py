@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from rnn_demo.app.catalogue import TrainedModel
 from rnn_demo.app.live_training import TrainingJob
+from rnn_demo.app.models import TrainedModel
 from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
 from rnn_demo.ui.markers import last_iteration_block, queue_position_block, status_block
 from rnn_demo.ui.resources import (

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
-from rnn_demo.app.catalogue import InteractiveModel, uploaded_interactive_model
 from rnn_demo.app.limits import HostLimits
+from rnn_demo.app.models import InteractiveModel, uploaded_interactive_model
 from rnn_demo.data.sources import Dataset
 from rnn_demo.errors import UserError
 from rnn_demo.ui.live_view import session_models

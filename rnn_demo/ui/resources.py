@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from rnn_demo.app.catalogue import InteractiveModel
 from rnn_demo.app.limits import HostLimits, TrainingQueue
+from rnn_demo.app.models import InteractiveModel
 from rnn_demo.app.shipped import shipped_model_path
 from rnn_demo.compute.pool import make_pool
 from rnn_demo.config import ARCHITECTURE_NAMES

@@ -1,18 +1,15 @@
-"""The models a visitor can use, and the Compare page's view of them, without Streamlit.
+"""The models a visitor can use, wrapped for the pages, without Streamlit.
 
 * :class:`InteractiveModel`: what the interactive pages need of any model (the
   shipped ones, uploads, this session's): its NumPy twin and what to say about it;
 * :class:`TrainedModel`: a finished run of this session (the engine's record and
-  the twin's arrays), as :class:`~rnn_demo.app.live_training.TrainingJob` hands it over;
-* :func:`comparison_rows` / :func:`comparison_curves`: the Compare page's table
-  and curves of trained models.
+  the twin's arrays), as :class:`~rnn_demo.app.live_training.TrainingJob` hands it over.
 
 Plain Python and NumPy (no Keras, no Streamlit), tested directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,35 +82,3 @@ class TrainedModel:
             f"session-{self.number}", self.label, result.config.arch, result.dataset,
             description, self.numpy_model,
         )
-
-
-def comparison_rows(models: Sequence[TrainedModel]) -> list[dict]:
-    """One table row per trained model: cost and final scores."""
-    rows = []
-    for trained in models:
-        result = trained.result
-        rows.append({
-            "model": trained.label,
-            "architecture": ARCHITECTURE_NAMES[result.config.arch],
-            "data": f"{result.dataset} ({result.data_source}, {result.n_train:,} train)",
-            "seed": result.config.seed,
-            "iterations": result.iterations_done,
-            "parameters": result.params,
-            "ms / iteration": 1000 * result.train_seconds / max(result.iterations_done, 1),
-            "samples/s": round(result.samples_per_second),
-            "validation accuracy": result.val_accuracy,
-            "validation loss": result.val_loss,
-            "status": result.status,
-        })
-    return rows
-
-
-def comparison_curves(models: Sequence[TrainedModel]) -> list[dict]:
-    """The curves of ``models`` in the shape :func:`rnn_demo.views.figures.compare_figure` takes."""
-    return [
-        {
-            "label": trained.label, "arch": trained.result.config.arch,
-            **trained.result.history.to_dict(),
-        }
-        for trained in models
-    ]
