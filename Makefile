@@ -1,6 +1,6 @@
 # Two commands for a new user: `make run` starts the app, `make test` runs
 # every test. Both create .venv on first use and are quick afterwards: each
-# install step re-runs only when its requirements file changes.
+# install step re-runs only when its requirements file (or pyproject.toml) changes.
 
 PYTHON ?= python3
 VENV := .venv
@@ -22,34 +22,39 @@ test: $(VENV)/.runtime $(VENV)/.dev $(VENV)/.ray /usr/bin/chromium $(FASHION)
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-# Benchmarks print ratios against a baseline run side by side; see README.
+# Benchmarks, each run as `python -m bench.<name>` from here; see docs/performance.md.
+# bench_browser times this tree beside git revision BASELINE, run side by side
+# (any revision git knows: `make bench BASELINE=v1.0`; `BASELINE=` times this tree alone).
+BASELINE ?= HEAD~1
 bench: $(VENV)/.runtime $(VENV)/.dev /usr/bin/chromium $(FASHION)
-	$(BIN)/python bench/bench_peers.py
-	$(BIN)/python bench/bench_engine.py
-	$(BIN)/python bench/bench_fashion.py
-	$(BIN)/python bench/bench_augment.py
-	$(BIN)/python bench/bench_watch.py
-	$(BIN)/python bench/bench_trace.py
-	$(BIN)/python bench/bench_gradients.py
-	$(BIN)/python bench/bench_app.py
-	$(BIN)/python bench/bench_browser.py --baseline 2b3c007
-	$(BIN)/python bench/load_test.py --visitors 8
-	$(BIN)/python bench/load_test.py --visitors 16
-	$(BIN)/python bench/soak.py --visitors 30
+	$(BIN)/python -m bench.bench_peers
+	$(BIN)/python -m bench.bench_engine
+	$(BIN)/python -m bench.bench_fashion
+	$(BIN)/python -m bench.bench_augment
+	$(BIN)/python -m bench.bench_watch
+	$(BIN)/python -m bench.bench_trace
+	$(BIN)/python -m bench.bench_gradients
+	$(BIN)/python -m bench.bench_app
+	$(BIN)/python -m bench.bench_browser $(if $(BASELINE),--baseline $(BASELINE))
+	$(BIN)/python -m bench.load_test --visitors 8
+	$(BIN)/python -m bench.load_test --visitors 16
+	$(BIN)/python -m bench.soak --visitors 30
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install $(PIP_QUIET) -r requirements.txt
+# The app itself, editable, with its pinned requirements (pyproject.toml reads
+# requirements.txt) and the `rnn-demo` command.
+$(VENV)/.runtime: pyproject.toml requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install $(PIP_QUIET) -e .
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/python -m pip install $(PIP_QUIET) -r requirements-dev.txt
 	touch $@
 
-# Ray is optional (RNN_DEMO_RAY_ADDRESS, see README); the tests start a local head.
+# Ray is optional (RNN_DEMO_RAY_ADDRESS, see docs/hosting.md); the tests start a local head.
 $(VENV)/.ray: requirements-ray.txt $(VENV)/.runtime
 	$(BIN)/python -m pip install $(PIP_QUIET) -r requirements-ray.txt
 	touch $@
@@ -62,4 +67,4 @@ $(VENV)/.ray: requirements-ray.txt $(VENV)/.runtime
 	$$SUDO apt-get install -y -qq chromium dataset-fashion-mnist >/dev/null
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts rnn_demo.egg-info

@@ -4,16 +4,19 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from rnn_demo.data.sources import load_embedded, write_idx
 
+PYTHON_M = (sys.executable, "-m", "rnn_demo")
 
-def run_cli(*arguments, env=None, timeout=300):
+
+def run_cli(*arguments, env=None, timeout=300, command=PYTHON_M):
     environment = {**os.environ, "RNN_DEMO_OFFLINE": "1", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "rnn_demo", *arguments],
+        [*command, *arguments],
         capture_output=True, text=True, env=environment, timeout=timeout,
     )
 
@@ -70,6 +73,16 @@ def test_info_json():
     info = last_json(completed)
     assert info["backend"] == "tensorflow" and "cpu" in info["devices"]
     assert info["data_sources"]["embedded"].startswith("mnist_5k.npz")
+
+
+def test_the_installed_rnn_demo_command_is_the_same_cli():
+    """``pip install -e .`` (the Makefile's install step) puts ``rnn-demo`` beside the interpreter."""
+    script = Path(sys.executable).parent / "rnn-demo"
+    assert script.is_file(), f"{script} is missing: install the project (make test runs pip install -e .)"
+    completed = run_cli("info", "--json", command=(str(script),))
+    assert completed.returncode == 0, completed.stderr
+    info = last_json(completed)
+    assert info["backend"] == "tensorflow" and "cpu" in info["devices"]
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Command line: ``python -m rnn_demo train | evaluate | explain | info``.
+"""Command line: ``rnn-demo`` (or ``python -m rnn_demo``) ``train | evaluate | explain | info``.
 
 With ``--json`` the last line of stdout is one JSON object; progress goes to
 stderr. Bad arguments and failures end with a one-line message and a non-zero
