@@ -11,7 +11,7 @@ import pytest
 from rnn_demo.config import ARCHITECTURES, TrainConfig
 from rnn_demo.data.reduction import reduce_images
 from rnn_demo.engine.models import build_model
-from rnn_demo.twins.model import NumpyModel, softmax, trace_model
+from rnn_demo.twins.model import NumpyModel, softmax
 
 HIDDEN_UNITS = 10
 EXPECTED_ARRAYS = {
@@ -124,7 +124,7 @@ def test_batch_trace_equals_one_by_one_and_predict_probabilities(random_model, i
     probabilities = numpy_model.predict_probabilities(images)
     assert probabilities.shape == (len(images), 10)
     for index, trace in enumerate(batch):
-        single = trace_model(random_model, images[index])
+        single = numpy_model.trace(images[index])  # as the app traces one digit
         np.testing.assert_allclose(trace.readout_probabilities, single.readout_probabilities)
         np.testing.assert_allclose(trace.row_importance, single.row_importance, atol=1e-7)
         np.testing.assert_allclose(probabilities[index], single.probabilities, atol=1e-6)

@@ -3,7 +3,7 @@
 For one image and one class, the loss is the softmax cross-entropy of that
 class, ``L = −log softmax(logits)[class]`` (the true class for a digit of the
 data set, the predicted class for a drawn one). :func:`gradient_trace` runs the
-model forward (the same cells as :mod:`rnn_demo.twins.model`) and then backwards
+model forward (:meth:`rnn_demo.twins.model.NumpyModel.forward`) and then backwards
 through every timestep, layer and direction, and reports how large the loss's
 gradient is at each step::
 
@@ -32,12 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnn_demo.twins.cells import Cell
-from rnn_demo.twins.model import BACKWARD, FORWARD, NumpyModel, softmax
-
-
-def layer_key(name: str, direction: str) -> str:
-    """``"recurrent_1/forward"``: how a layer and direction are named in dicts and JSON."""
-    return f"{name}/{direction}"
+from rnn_demo.twins.model import BACKWARD, FORWARD, NumpyModel, layer_key, softmax
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,18 +167,6 @@ def cell_backward(
     return cell.inputs_backward(grad_projected), grad_hidden_total, grad_cell_total
 
 
-def _check_images(numpy_model: NumpyModel, images) -> np.ndarray:
-    """``(n, T, inputs)`` float64 from ``(n, T, inputs)``."""
-    array = np.asarray(images)
-    if array.ndim != 3 or array.shape[2] != numpy_model.input_size or array.shape[1] < 1:
-        raise ValueError(
-            f"expected images of shape (n, 16, {numpy_model.input_size}); got {array.shape}"
-        )
-    if not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"expected numeric images; got dtype {array.dtype}")
-    return array.astype(np.float64)
-
-
 def gradient_traces(numpy_model: NumpyModel, images, target_classes=None) -> list[GradientTrace]:
     """One :class:`GradientTrace` per image of ``images`` ``(n, 16, 16)``, as one batch.
 
@@ -191,21 +174,13 @@ def gradient_traces(numpy_model: NumpyModel, images, target_classes=None) -> lis
     differentiated for each image; ``None`` (or a ``None`` entry) means the
     model's own prediction.
     """
-    batch = _check_images(numpy_model, images)
+    if np.ndim(images) != 3:
+        raise ValueError(
+            f"expected images of shape (n, 16, {numpy_model.input_size}); got {np.shape(images)}"
+        )
+    forward_pass = numpy_model.forward(images)
+    batch, logits = forward_pass.layer_inputs[0], forward_pass.logits  # (n, T, inputs), (n, 10)
     count = len(batch)
-    # Forward, keeping every record: the same loop as NumpyModel's trace.
-    results, layer_inputs = [], []
-    sequence = batch
-    for layer in numpy_model.layers:
-        layer_inputs.append(sequence)
-        directions = layer.run(sequence)  # direction → name → (n, T, units)
-        results.append(directions)
-        sequence = np.concatenate([records["hidden"] for records in directions.values()], axis=-1)
-    top = results[-1]
-    features = [top[FORWARD]["hidden"][:, -1]]
-    if BACKWARD in top:
-        features.append(top[BACKWARD]["hidden"][:, 0])
-    logits = np.concatenate(features, axis=-1) @ numpy_model.head_kernel + numpy_model.head_bias
     probabilities = softmax(logits)  # (n, 10)
     targets = _targets(target_classes, probabilities)
     rows = np.arange(count)
@@ -224,7 +199,10 @@ def gradient_traces(numpy_model: NumpyModel, images, target_classes=None) -> lis
         grad_sequence[:, 0, units:] = grad_features[:, units:]  # the backward state after row 1
     layer_gradients: list[list[LayerGradient]] = []
     for layer, directions, inputs in zip(
-        reversed(numpy_model.layers), reversed(results), reversed(layer_inputs), strict=True
+        reversed(numpy_model.layers),
+        reversed(forward_pass.records),
+        reversed(forward_pass.layer_inputs),
+        strict=True,
     ):
         grad_inputs = np.zeros_like(inputs)
         found = []

@@ -9,6 +9,7 @@ trace of one image takes milliseconds and needs no Keras backend::
     trace = numpy_model.trace(image16)                # (16, 16) float32 in [0, 1]
     trace.layer("recurrent_1").arrays["forget_gate"]  # (16, units)
     numpy_model.predict_probabilities(images16)       # (n, 10)
+    numpy_model.forward(images16).records             # every layer's arrays, (n, 16, units)
 
 Axes everywhere: **timestep** ``t`` is the input row (index 0 = row 1, the top
 row; index 15 = row 16, the bottom); **unit** is the recurrent unit's index;
@@ -105,6 +106,26 @@ class ModelTrace:
                 return layer_trace
         available = [(trace.name, trace.direction) for trace in self.layers]
         raise ValueError(f"no layer {name!r} ({direction}); available: {available}")
+
+
+@dataclass(frozen=True, eq=False)
+class ForwardPass:
+    """A batch run forward through a :class:`NumpyModel`, every record kept, float64.
+
+    ``layer_inputs``: per layer, bottom first, the sequence it read ``(n, T, features)``:
+    the images for ``recurrent_1``, the hidden states of the layer below otherwise.
+    ``records``: per layer, direction → name → ``(n, T, units)`` (the names of
+    :class:`LayerTrace`). ``logits``: ``(n, 10)``, the head's output.
+    """
+
+    layer_inputs: tuple[np.ndarray, ...]
+    records: tuple[dict[str, dict[str, np.ndarray]], ...]
+    logits: np.ndarray
+
+
+def layer_key(name: str, direction: str) -> str:
+    """``"recurrent_1/forward"``: how a layer and direction are named in dicts and JSON."""
+    return f"{name}/{direction}"
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -251,51 +272,50 @@ class NumpyModel:
             raise ValueError(f"expected numeric images; got dtype {array.dtype}")
         return array.astype(np.float64)
 
-    def _run_layers(self, images: np.ndarray) -> list[dict[str, dict[str, np.ndarray]]]:
-        """Each layer's records (direction → name → ``(n, T, units)``), bottom first."""
-        results = []
+    def forward(self, images) -> ForwardPass:
+        """Run ``(n, 16, 16)`` (or one ``(16, 16)``) images forward: the one forward
+        pass that predictions, traces and gradients all read."""
+        return self._forward(self._check_images(images))
+
+    def _forward(self, images: np.ndarray) -> ForwardPass:
+        """:meth:`forward` of images already checked, ``(n, T, inputs)`` float64."""
+        layer_inputs, records = [], []
         sequence = images
         for layer in self.layers:
+            layer_inputs.append(sequence)
             directions = layer.run(sequence)
-            results.append(directions)
+            records.append(directions)
             # A bidirectional layer passes on [forward, backward] joined per timestep.
-            sequence = np.concatenate([records["hidden"] for records in directions.values()], -1)
-        return results
-
-    def _features(self, top: dict[str, dict[str, np.ndarray]]) -> np.ndarray:
-        """``(n, features)`` the head reads: the last forward state, and for a
-        bidirectional layer the backward state after reading the whole sequence
-        (stored at input timestep 0)."""
+            sequence = np.concatenate([values["hidden"] for values in directions.values()], -1)
+        top = records[-1]
+        # The head reads the last forward state and, for a bidirectional layer, the
+        # backward state after reading the whole sequence (stored at input timestep 0).
         features = [top[FORWARD]["hidden"][:, -1]]
         if BACKWARD in top:
             features.append(top[BACKWARD]["hidden"][:, 0])
-        return np.concatenate(features, axis=-1)
-
-    def _logits(self, images: np.ndarray) -> np.ndarray:
-        return self._features(self._run_layers(images)[-1]) @ self.head_kernel + self.head_bias
+        logits = np.concatenate(features, axis=-1) @ self.head_kernel + self.head_bias
+        return ForwardPass(tuple(layer_inputs), tuple(records), logits)
 
     def predict_logits(self, images) -> np.ndarray:
         """``(n, 10)`` float32 logits for ``(n, 16, 16)`` (or one ``(16, 16)``) images."""
-        return self._logits(self._check_images(images)).astype(np.float32)
+        return self.forward(images).logits.astype(np.float32)
 
     def predict_probabilities(self, images) -> np.ndarray:
         """``(n, 10)`` float32 class probabilities for ``(n, 16, 16)`` or ``(16, 16)`` images."""
-        return softmax(self._logits(self._check_images(images))).astype(np.float32)
+        return softmax(self.forward(images).logits).astype(np.float32)
 
     def predict_readout(self, images) -> np.ndarray:
         """``(n, 16, 10)`` float32: the class probabilities had each image ended after
         row t, for ``(n, 16, 16)`` images (the readout of :meth:`trace_many`, alone)."""
-        batch = self._check_images(images)
-        return softmax(self._readout_logits(batch, self._run_layers(batch))).astype(np.float32)
+        return softmax(self._readout_logits(self.forward(images))).astype(np.float32)
 
-    def _readout_logits(self, images, results) -> np.ndarray:
+    def _readout_logits(self, forward_pass: ForwardPass) -> np.ndarray:
         """``(n, T, 10)``: the output had the image ended after each timestep."""
-        top_layer, top = self.layers[-1], results[-1]
-        forward_hidden = top[FORWARD]["hidden"]  # (n, T, units), causal: prefix-exact
+        top_layer = self.layers[-1]
+        forward_hidden = forward_pass.records[-1][FORWARD]["hidden"]  # (n, T, units), causal: prefix-exact
         if top_layer.backward is None:
             return forward_hidden @ self.head_kernel + self.head_bias
-        below = images if len(results) == 1 else results[-2][FORWARD]["hidden"]
-        backward_on_prefixes = run_backward_on_prefixes(top_layer.backward, below)
+        backward_on_prefixes = run_backward_on_prefixes(top_layer.backward, forward_pass.layer_inputs[-1])
         joined = np.concatenate([forward_hidden, backward_on_prefixes], axis=-1)
         return joined @ self.head_kernel + self.head_bias
 
@@ -305,18 +325,17 @@ class NumpyModel:
         # All n × T blanked copies in one batch: copy (i, t) is image i with row t zeroed.
         keep = 1.0 - np.eye(timesteps)[:, :, None]  # (T copies, T rows, 1)
         blanked = (images[:, None] * keep[None]).reshape(count * timesteps, *images.shape[1:])
-        blanked_probabilities = softmax(self._logits(blanked)).reshape(count, timesteps, -1)
+        blanked_probabilities = softmax(self._forward(blanked).logits).reshape(count, timesteps, -1)
         predicted = probabilities.argmax(axis=-1)  # (n,)
         rows = np.arange(count)
         return probabilities[rows, predicted][:, None] - blanked_probabilities[rows, :, predicted]
 
     def trace_many(self, images) -> list[ModelTrace]:
         """One :class:`ModelTrace` per image of ``(n, 16, 16)``, computed as one batch."""
-        batch = self._check_images(images)
-        results = self._run_layers(batch)
-        logits = self._features(results[-1]) @ self.head_kernel + self.head_bias
+        forward_pass = self.forward(images)
+        batch, logits = forward_pass.layer_inputs[0], forward_pass.logits
         probabilities = softmax(logits)
-        readout_logits = self._readout_logits(batch, results)
+        readout_logits = self._readout_logits(forward_pass)
         readout_probabilities = softmax(readout_logits)
         row_importance = self._row_importance(batch, probabilities)
         traces = []
@@ -328,7 +347,7 @@ class NumpyModel:
                     layer.kind,
                     {name: values[index].astype(np.float32) for name, values in records.items()},
                 )
-                for layer, directions in zip(self.layers, results, strict=True)
+                for layer, directions in zip(self.layers, forward_pass.records, strict=True)
                 for direction, records in directions.items()
             )
             traces.append(
@@ -351,11 +370,3 @@ class NumpyModel:
             raise ValueError(f"trace takes one (16, 16) image; got shape {np.shape(image)}")
         return self.trace_many(image)[0]
 
-
-def trace_model(model, image) -> ModelTrace:
-    """Trace one ``(16, 16)`` image through a Keras ``model`` from ``build_model``.
-
-    Copies the weights on every call; to trace many images, build
-    :meth:`NumpyModel.from_keras` once and call its ``trace``.
-    """
-    return NumpyModel.from_keras(model).trace(image)

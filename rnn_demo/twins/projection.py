@@ -12,7 +12,7 @@ plane shows its path there as its rows are read::
     paths = hidden_state_paths(numpy_model, image16)           # key → (16, units)
     path = plane.transform(paths["recurrent_1/forward"])       # (16, 2), in reading order
 
-Keys are ``"recurrent_1/forward"`` as in :mod:`rnn_demo.twins.gradients`. The
+Keys are ``"recurrent_1/forward"`` (:func:`rnn_demo.twins.model.layer_key`). The
 *final* state is the state after reading all 16 rows: ``hidden[-1]`` reading
 forwards, ``hidden[0]`` (after row 1) reading backwards. Paths are in
 **reading order**: point ``k`` is the state after the ``k + 1``-th row read,
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnn_demo.twins.model import BACKWARD, NumpyModel
+from rnn_demo.twins.model import BACKWARD, NumpyModel, layer_key
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,13 +92,12 @@ def _hidden_sequences(numpy_model: NumpyModel, images) -> dict[str, np.ndarray]:
     sequence = np.asarray(images, dtype=np.float64)
     if sequence.ndim != 3 or sequence.shape[2] != numpy_model.input_size:
         raise ValueError(f"expected images of shape (n, 16, {numpy_model.input_size}); got {sequence.shape}")
-    hidden = {}
-    for layer in numpy_model.layers:
-        directions = layer.run(sequence)
-        for direction, records in directions.items():
-            hidden[f"{layer.name}/{direction}"] = records["hidden"]
-        sequence = np.concatenate([records["hidden"] for records in directions.values()], axis=-1)
-    return hidden
+    records = numpy_model.forward(sequence).records
+    return {
+        layer_key(layer.name, direction): values["hidden"]
+        for layer, directions in zip(numpy_model.layers, records, strict=True)
+        for direction, values in directions.items()
+    }
 
 
 def reading_order(key: str, timesteps: int = 16) -> np.ndarray:
