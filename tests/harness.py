@@ -1,9 +1,9 @@
-"""One harness for a real server and a real browser: tests, benches and the load test use it.
+"""One harness for a real server and a real browser: the tests and the benches use it.
 
 * :class:`Server`: ``streamlit run app.py`` on a free loopback port (offline,
   headless, no usage statistics, no file watcher), healthy before it is
-  returned, always stopped; the memory of the server and of all its worker
-  processes, and which heavy native libraries a process has mapped.
+  returned, always stopped; the memory and CPU time of the server and of its
+  worker processes, and which heavy native libraries a process has mapped.
 * Chromium: Debian's ``/usr/bin/chromium`` with the arguments that work here
   (:data:`CHROMIUM_ARGS`; every host name but loopback fails to resolve).
 * The app's pages and markers, read from the app itself
@@ -11,10 +11,10 @@
   :func:`page_url`, :func:`ready_selector`, :func:`status_selector`, the
   JavaScript that reads the queue position, and the waits built on them (sync
   and async Playwright alike), so nothing waits on a fixed sleep or on English text.
+* :func:`wait_for`: the one poll loop, for conditions no page marker shows.
 * What each page's heading says (:data:`HEADINGS`), the tests' expectation.
 
-Everything talks to 127.0.0.1 only. Used by the tests, ``bench/soak.py``,
-``bench/bench_app.py`` and ``bench/load_test.py``.
+Everything talks to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from rnn_demo.ui.markers import (
@@ -78,6 +79,25 @@ HEADINGS = {
 }
 
 
+def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.05, *,
+             message: str | Callable[[], str] | None):
+    """Call ``predicate`` every ``interval`` seconds until it returns a true value, and return that.
+
+    After ``timeout`` seconds raise ``AssertionError(message)`` (``message`` may be a
+    function, called then, to report what was seen), or with ``message=None`` return
+    the last false value: a best-effort wait.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    if value or message is None:
+        return value
+    raise AssertionError(message() if callable(message) else message)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -127,14 +147,28 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` alone (not its children); 0 if it is gone."""
+def cpu_seconds(pid: int, waited_children: bool = False) -> float:
+    """User + system CPU seconds of process ``pid`` (and, with ``waited_children``, of
+    its ended children it has waited for); 0 if it is gone."""
     try:
-        # utime and stime: fields 14 and 15, after the ")" that ends the command name.
+        # utime, stime, cutime, cstime: fields 14 to 17, after the ")" that ends the command name.
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(value) for value in fields[11:15 if waited_children else 13]) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by ``pid`` and its descendants, ended ones included."""
+    return sum(cpu_seconds(member, waited_children=True) for member in process_tree(pid))
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent not idle (``/proc/stat``, all cores)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    guest = sum(values[8:10])  # guest time is already counted in user time
+    return (sum(values) - idle - guest) / os.sysconf("SC_CLK_TCK")
 
 
 def browser_pids(server_pid: int | None = None) -> list[int]:
@@ -228,14 +262,13 @@ class Server:
             raise
 
     def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while time.monotonic() < deadline:
+        def healthy() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"streamlit exited at start; see {self.log_path}")
-            if self.answers("/_stcore/health"):
-                return
-            time.sleep(0.02)
-        raise RuntimeError(f"streamlit not healthy after {SERVER_START_SECONDS} s; see {self.log_path}")
+            return self.answers("/_stcore/health")
+
+        wait_for(healthy, SERVER_START_SECONDS, 0.02,
+                 message=f"streamlit not healthy after {SERVER_START_SECONDS} s; see {self.log_path}")
 
     def answers(self, path: str, timeout: float = 2) -> bool:
         try:

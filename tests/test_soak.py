@@ -1,27 +1,24 @@
 """The soak at a small scale: three visitors one after another train, look inside and leave.
 
-Runs :func:`bench.soak.soak` (its own ``streamlit run app.py`` and Chromium)
-without the idle wait. The full soak (30 visitors and two idle minutes, the
-README's figures) is ``python bench/soak.py``.
+Runs :func:`tests.soak_support.soak` (its own ``streamlit run app.py`` and Chromium)
+without the idle wait. The full soak (30 visitors and two idle minutes) is
+``python -m bench.soak``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+from tests.soak_support import soak
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_visitors_come_and_go_and_the_server_stays_small():
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("/usr/bin/chromium is missing (make test installs it: apt-get install chromium)")
-    from soak import soak
-
     samples = soak(visitors=3, iterations=30, idle=0, report=lambda sample: None)
     assert [sample.after for sample in samples] == ["visitor 1", "visitor 2", "visitor 3"]
     # Workers and the multiprocessing resource tracker: at least the default two workers.
