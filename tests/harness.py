@@ -47,6 +47,7 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 SERVER_START_SECONDS = 90
+RECIPE = "arch=lstm&hidden=64&lr=0.01&batch=500"  # the chapter's LSTM recipe, as a /train query
 # The Streamlit status widget shows while a script run is going on.
 IDLE_JS = "!document.querySelector(\"[data-testid='stStatusWidget']\")"
 STATUS_PREFIX = CSS_KEY_PREFIX + STATUS_KEY_PREFIX  # the class of every training status marker

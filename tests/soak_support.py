@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from tests.harness import (
     ARTIFACTS,
+    RECIPE,
     Server,
     launch_chromium,
     maps_library,
@@ -23,7 +24,6 @@ from tests.harness import (
 )
 
 VISIT_TIMEOUT_MS = 180_000
-RECIPE = "arch=lstm&hidden=64&lr=0.01&batch=500"  # the chapter's LSTM recipe
 # A worker replaced after its job warms up for seconds; memory is read once the
 # processes are settled: the same processes, each within SETTLED_MIB, for SETTLED_SECONDS.
 SETTLED_MIB = 2.0

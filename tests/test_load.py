@@ -1,6 +1,6 @@
 """The load test at a small scale: four visitors press Train at once on a real server.
 
-Runs ``bench/load_test.py`` as a subprocess (its own ``streamlit run app.py``
+Runs ``python -m bench.load_test`` as a subprocess (its own ``streamlit run app.py``
 and Chromium, both stopped by it) with a queue of one place, so that at once
 two visitors train, one waits in the queue and one is told the server is busy.
 Which visitor gets which is a race; the assertions only need every visitor to
@@ -26,7 +26,7 @@ def test_four_visitors_train_or_are_told_busy_without_errors():
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("/usr/bin/chromium is missing (make test installs it: apt-get install chromium)")
     completed = subprocess.run(
-        [sys.executable, "bench/load_test.py", "--visitors", "4", "--iterations", "30",
+        [sys.executable, "-m", "bench.load_test", "--visitors", "4", "--iterations", "30",
          "--max-trainings", "2", "--max-waiting", "1", "--timeout", str(DEADLINE_SECONDS), "--json"],
         cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE_SECONDS + 60,
     )
