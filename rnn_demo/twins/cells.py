@@ -54,24 +54,39 @@ def _float64(array) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class SimpleRNNCell:
-    """Basic tanh RNN cell. ``kernel`` (inputs, U), ``recurrent_kernel`` (U, U), ``bias`` (U,)."""
+class _CellWeights:
+    """What every cell shares: its weights, its size, its zero start and ``∂L/∂x``.
+
+    ``kernel`` (inputs, gate columns), ``recurrent_kernel`` (U, gate columns) and
+    ``bias`` in Keras's layout (see each cell); ``state_records`` names the
+    records that make up the state tuple (h; the LSTM's is (h, c)).
+    """
 
     kernel: np.ndarray
     recurrent_kernel: np.ndarray
     bias: np.ndarray
 
-    kind = "rnn"
-    records = ("hidden", "pre_activation")
-    state_records = ("hidden",)  # which records make up the state tuple
+    state_records = ("hidden",)
 
     @property
     def units(self) -> int:
         return self.recurrent_kernel.shape[0]
 
     def initial_state(self, batch_shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
-        """Keras starts every sequence from zeros: ``(h,)`` each ``batch_shape + (U,)``."""
-        return (np.zeros(batch_shape + (self.units,)),)
+        """Keras starts every sequence from zeros: one ``batch_shape + (U,)`` per state record."""
+        return tuple(np.zeros(batch_shape + (self.units,)) for _ in self.state_records)
+
+    def inputs_backward(self, grad_projected: np.ndarray) -> np.ndarray:
+        """``∂L/∂x`` ``(…, inputs)`` from ``∂L/∂(x K + b)`` ``(…, gate columns)``."""
+        return grad_projected @ self.kernel.T
+
+
+@dataclass(frozen=True, eq=False)
+class SimpleRNNCell(_CellWeights):
+    """Basic tanh RNN cell. ``kernel`` (inputs, U), ``recurrent_kernel`` (U, U), ``bias`` (U,)."""
+
+    kind = "rnn"
+    records = ("hidden", "pre_activation")
 
     def project_inputs(self, inputs: np.ndarray) -> np.ndarray:
         """``x K + b`` for all timesteps at once, ``(…, inputs) -> (…, U)``.
@@ -102,31 +117,14 @@ class SimpleRNNCell:
         grad_pre_activation = grad_hidden * (1.0 - arrays["hidden"] ** 2)  # tanh' = 1 − tanh²
         return grad_pre_activation, (grad_pre_activation @ self.recurrent_kernel.T,), {}
 
-    def inputs_backward(self, grad_projected: np.ndarray) -> np.ndarray:
-        """``∂L/∂x`` ``(…, inputs)`` from ``∂L/∂(x K + b)`` ``(…, U)``."""
-        return grad_projected @ self.kernel.T
-
 
 @dataclass(frozen=True, eq=False)
-class GRUCell:
+class GRUCell(_CellWeights):
     """GRU cell, ``reset_after=True``. ``kernel`` (inputs, 3U), ``recurrent_kernel`` (U, 3U),
     ``bias`` (2, 3U): row 0 input bias, row 1 recurrent bias; column blocks ``z, r, h̃``."""
 
-    kernel: np.ndarray
-    recurrent_kernel: np.ndarray
-    bias: np.ndarray
-
     kind = "gru"
     records = ("hidden", "update_gate", "reset_gate", "candidate")
-    state_records = ("hidden",)
-
-    @property
-    def units(self) -> int:
-        return self.recurrent_kernel.shape[0]
-
-    def initial_state(self, batch_shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
-        """``(h,)`` of zeros, each ``batch_shape + (U,)``."""
-        return (np.zeros(batch_shape + (self.units,)),)
 
     def project_inputs(self, inputs: np.ndarray) -> np.ndarray:
         """``x K + b_input`` for all timesteps, ``(…, inputs) -> (…, 3U)``."""
@@ -178,32 +176,15 @@ class GRUCell:
         grad_previous = grad_hidden * update_gate + grad_recurrent @ self.recurrent_kernel.T
         return grad_projected, (grad_previous,), {}
 
-    def inputs_backward(self, grad_projected: np.ndarray) -> np.ndarray:
-        """``∂L/∂x`` ``(…, inputs)`` from ``∂L/∂(x K + b_0)`` ``(…, 3U)``."""
-        return grad_projected @ self.kernel.T
-
 
 @dataclass(frozen=True, eq=False)
-class LSTMCell:
+class LSTMCell(_CellWeights):
     """LSTM cell. ``kernel`` (inputs, 4U), ``recurrent_kernel`` (U, 4U), ``bias`` (4U,);
     column blocks ``i, f, c̃, o`` (Keras's ``unit_forget_bias`` only sets the initial f bias)."""
-
-    kernel: np.ndarray
-    recurrent_kernel: np.ndarray
-    bias: np.ndarray
 
     kind = "lstm"
     records = ("hidden", "input_gate", "forget_gate", "candidate", "output_gate", "cell")
     state_records = ("hidden", "cell")
-
-    @property
-    def units(self) -> int:
-        return self.recurrent_kernel.shape[0]
-
-    def initial_state(self, batch_shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
-        """``(h, c)`` of zeros, each ``batch_shape + (U,)``."""
-        zeros = np.zeros(batch_shape + (self.units,))
-        return zeros, zeros.copy()
 
     def project_inputs(self, inputs: np.ndarray) -> np.ndarray:
         """``x K + b`` for all timesteps, ``(…, inputs) -> (…, 4U)``."""
@@ -262,10 +243,6 @@ class LSTMCell:
         )  # (…, 4U) in the column order i, f, c̃, o
         grad_previous = (grad_gates @ self.recurrent_kernel.T, grad_cell * forget_gate)
         return grad_gates, grad_previous, {"cell": grad_cell}
-
-    def inputs_backward(self, grad_projected: np.ndarray) -> np.ndarray:
-        """``∂L/∂x`` ``(…, inputs)`` from ``∂L/∂(x K + b)`` ``(…, 4U)``."""
-        return grad_projected @ self.kernel.T
 
 
 Cell = SimpleRNNCell | GRUCell | LSTMCell
