@@ -25,13 +25,13 @@ with friendly_errors():
     seed = right.number_input("Seed", 0, 2**31 - 1, value=base.seed, key="compare_seed")
     st.caption(f"**Data:** {resources.get_dataset(base.dataset).description}")
     if st.button("Train them one after another", type="primary", icon=":material/play_arrow:",
-                 disabled=live_view.job_running() or not archs):
-        live_view.start_job([base.replace(arch=arch, iterations=int(iterations), seed=int(seed)) for arch in archs])
+                 disabled=live_view.training_running() or not archs):
+        live_view.start_training([base.replace(arch=arch, iterations=int(iterations), seed=int(seed)) for arch in archs])
 
     models = live_view.session_models()
-    live_view.live_training()
-    if not live_view.job_running():
-        live_view.job_error()
+    live_view.show_training()
+    if not live_view.training_running():
+        live_view.training_error()
 
     if models:
         st.subheader("Models trained in this session")
@@ -53,7 +53,7 @@ with friendly_errors():
                     "validation loss": st.column_config.NumberColumn(format="%.3f"),
                 },
             )
-    elif not live_view.job_running():
+    elif not live_view.training_running():
         st.info("Nothing trained yet in this session: press the button above, or train on the Train page.",
                 icon=":material/info:")
 markers.page_ready("compare")

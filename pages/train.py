@@ -18,15 +18,15 @@ with settings, friendly_errors():
     top = st.container()  # the Train button, above the controls: on a laptop the bottom is off-screen
     config = controls.train_controls()
     st.caption(f"**Data:** {resources.get_dataset(config.dataset).description}")
-    if top.button("Train", type="primary", icon=":material/play_arrow:", disabled=live_view.job_running(),
+    if top.button("Train", type="primary", icon=":material/play_arrow:", disabled=live_view.training_running(),
                   width="stretch"):
-        live_view.start_job([config])
+        live_view.start_training([config])
 
 with output:
     models = live_view.session_models()
-    live_view.live_training()
-    if not live_view.job_running():
-        live_view.job_error()
+    live_view.show_training()
+    if not live_view.training_running():
+        live_view.training_error()
         if models:
             with friendly_errors():
                 live_view.result_summary(models[-1])

@@ -3,7 +3,7 @@
 No mocks: training really runs (a few iterations on the embedded sample, in
 the app's own background thread) and predictions come from the shipped model.
 AppTest does not replay a fragment's timed reruns, so tests wait for the
-training thread through the session's job (``TrainingJob.wait``) and then run
+training thread through the session's training (``LiveTraining.wait``) and then run
 the script once more, which is what the live fragment's last poll does.
 """
 
@@ -29,8 +29,8 @@ from tests.harness import HEADINGS
 os.environ["RNN_DEMO_OFFLINE"] = "1"
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 # A generous ceiling for a few iterations on a loaded 2-core machine: the tests
-# wait on the job itself and only fail here if it never ends.
-JOB_SECONDS = 300
+# wait on the training itself and only fail here if it never ends.
+TRAINING_SECONDS = 300
 
 
 def open_page(page: str, **query: str) -> AppTest:
@@ -51,7 +51,7 @@ def click(at: AppTest, label: str) -> AppTest:
     return at
 
 
-def wait_for(condition, seconds: float = JOB_SECONDS) -> None:
+def wait_for(condition, seconds: float = TRAINING_SECONDS) -> None:
     """Poll ``condition`` (the app's own state) until it holds; fail after ``seconds``."""
     deadline = time.monotonic() + seconds
     while not condition():
@@ -59,9 +59,9 @@ def wait_for(condition, seconds: float = JOB_SECONDS) -> None:
         time.sleep(0.05)
 
 
-def finish_job(at: AppTest) -> AppTest:
+def finish_training(at: AppTest) -> AppTest:
     """Wait for this session's training thread, then rerun as the live view would."""
-    assert at.session_state["job"].wait(JOB_SECONDS), "training did not finish in time"
+    assert at.session_state["training"].wait(TRAINING_SECONDS), "training did not finish in time"
     at.run()
     assert not at.exception, [error.value for error in at.exception]
     return at
@@ -106,22 +106,22 @@ def test_train_page_trains_and_streams_the_curve():
     assert "embedded 5,000-digit MNIST sample" in " ".join(caption.value for caption in at.caption)
     queue = resources.training_queue()
     others = [f"visitor {number}" for number in range(queue.capacity)]
-    for ticket in others:  # every slot taken: the job must wait, whatever the machine's speed
+    for ticket in others:  # every slot taken: the training must wait, whatever the machine's speed
         queue.enter(ticket)
     try:
-        job = click(at, "Train").session_state["job"]
-        wait_for(lambda: job.snapshot().queue_state is not None)  # the thread has asked the queue
+        training = click(at, "Train").session_state["training"]
+        wait_for(lambda: training.snapshot().queue_state is not None)  # the thread has asked the queue
         at.run()
-        # The live view (fragment) shows the job's place in the queue, and nothing trains yet.
-        state = job.snapshot().queue_state
-        assert state.position == 1 and not job.snapshot().train_loss
+        # The live view (fragment) shows the training's place in the queue, and nothing trains yet.
+        state = training.snapshot().queue_state
+        assert state.position == 1 and not training.snapshot().train_loss
         assert [info.value for info in at.info] == [state.message]
         assert "Leave the queue" in [button.label for button in at.button]
         assert [button.disabled for button in at.button if button.label == "Train"] == [True]
     finally:
         for ticket in others:
             queue.leave(ticket)
-    finish_job(at)
+    finish_training(at)
     assert at.success[0].value == "Basic RNN: completed 6 iterations."
     loss = trace_named(figures_on(at), "training loss (this batch)")
     assert len(array(loss.x)) == 6 and np.all(np.isfinite(array(loss.y)))
@@ -143,9 +143,9 @@ def test_stop_ends_training_early_and_keeps_the_model():
     click(at, "Train")
     at.run()
     click(at, "Stop")
-    job = at.session_state["job"]
-    assert job.stop_event.is_set()
-    assert job.wait(JOB_SECONDS), "training did not stop"
+    training = at.session_state["training"]
+    assert training.stop_event.is_set()
+    assert training.wait(TRAINING_SECONDS), "training did not stop"
     at.run()
     (message,) = [info.value for info in at.info]
     assert message.startswith("Stopped on request after") and "keeps what it learned" in message
@@ -155,7 +155,7 @@ def test_stop_ends_training_early_and_keeps_the_model():
 
 def test_a_diverging_run_is_a_warning_and_keeps_its_curve():
     at = open_page("train", arch="rnn", iterations="60", lr="1")
-    finish_job(click(at, "Train"))
+    finish_training(click(at, "Train"))
     assert any("diverged" in warning.value for warning in at.warning)
     assert len(array(trace_named(figures_on(at), "training loss (this batch)").x)) >= 1
 
@@ -259,7 +259,7 @@ def test_compare_trains_two_recipes_and_tabulates_them():
     at = open_page("compare")
     at.multiselect(key="compare_archs").set_value(["rnn", "lstm"]).run()
     at.number_input(key="compare_iterations").set_value(4).run()
-    finish_job(click(at, "Train them one after another"))
+    finish_training(click(at, "Train them one after another"))
     (table,) = at.dataframe
     rows = table.value
     assert list(rows["architecture"]) == ["Basic RNN", "LSTM"]
@@ -271,7 +271,7 @@ def test_compare_trains_two_recipes_and_tabulates_them():
 
 def test_a_trained_model_belongs_to_its_session_only():
     trainer = open_page("train", arch="rnn", iterations="3", batch="100", hidden="8")
-    finish_job(click(trainer, "Train"))
+    finish_training(click(trainer, "Train"))
     trainer.switch_page(PAGE["draw"].script).run()
     assert len(trainer.radio(key="model_choice_widget").options) == 2
     assert trainer.radio(key="model_choice_widget").value.startswith("session-")

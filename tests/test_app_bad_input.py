@@ -1,6 +1,6 @@
 """Bad input on the real app (AppTest): each gets a clear message and loses nothing."""
 
-from test_app import click, finish_job, open_page
+from test_app import click, finish_training, open_page
 
 from rnn_demo.data.canvas import NOTHING_DRAWN
 from rnn_demo.ui import resources
@@ -16,7 +16,7 @@ def test_a_dataset_that_cannot_be_loaded_is_a_message():
     at = open_page("train", dataset="fashion", arch="rnn", iterations="5")
     (message,) = [error.value for error in at.error]
     assert "Fashion-MNIST is not available" in message and "$RNN_DEMO_DATA_DIR" in message
-    assert "job" not in at.session_state
+    assert "training" not in at.session_state
     # Nothing is lost: switching back to MNIST brings the Train button back.
     at.selectbox(key="w_dataset").set_value("mnist").run()
     assert not at.error and [button for button in at.button if button.label == "Train"]
@@ -35,14 +35,14 @@ def test_a_full_server_tells_the_visitor_and_keeps_the_page_working():
         queue.enter(ticket)
     try:
         at = open_page("train", arch="rnn", iterations="5")
-        finish_job(click(at, "Train"))
+        finish_training(click(at, "Train"))
         assert "The server is busy" in page_text(at) and "Try again in a moment" in page_text(at)
         assert [button for button in at.button if button.label == "Train"]  # nothing lost
     finally:
         for ticket in others:
             queue.leave(ticket)
     # Once the others are done, the same visitor trains normally.
-    finish_job(click(at, "Train"))
+    finish_training(click(at, "Train"))
     assert at.success[0].value == "Basic RNN: completed 5 iterations."
 
 

@@ -73,12 +73,12 @@ def test_training_sends_its_weights_every_few_iterations(embedded_digits):
     assert weights_interval(100) == 4 and weights_interval(2000) == 80 and weights_interval(3) == 1
 
 
-def test_a_job_keeps_only_the_latest_weights():
-    from rnn_demo.app.live_training import TrainingJob
+def test_a_live_training_keeps_only_the_latest_weights():
+    from rnn_demo.app.live_training import LiveTraining
 
-    job = TrainingJob([TrainConfig(iterations=4)], pool=None, first_number=1)
-    assert job.snapshot().weights is None
-    job._record(("weights", (2, {"a": np.zeros(1)})))
-    job._record(("weights", (4, {"a": np.ones(1)})))
-    iteration, arrays = job.snapshot().weights
+    training = LiveTraining([TrainConfig(iterations=4)], pool=None, first_number=1)
+    assert training.snapshot().weights is None
+    training._record(("weights", (2, {"a": np.zeros(1)})))
+    training._record(("weights", (4, {"a": np.ones(1)})))
+    iteration, arrays = training.snapshot().weights
     assert iteration == 4 and arrays["a"][0] == 1

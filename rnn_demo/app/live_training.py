@@ -1,12 +1,12 @@
-"""A visitor's training, followed from a background thread that never touches the UI.
+"""A visitor's training, followed live from a background thread that never touches the UI.
 
-:class:`TrainingJob` trains one or more configs through the server's worker
+:class:`LiveTraining` trains one or more configs through the server's worker
 pool (:mod:`rnn_demo.compute.local_pool`, or :mod:`rnn_demo.compute.ray_pool` on a cluster): it
 first waits for a slot in the server's shared
 :class:`~rnn_demo.app.limits.TrainingQueue`, then hands each config to a worker
-process and writes its progress into a lock-protected buffer that the page
-reads through :meth:`TrainingJob.snapshot`. What it keeps of a finished run is
-a :class:`~rnn_demo.app.models.TrainedModel`: NumPy arrays only.
+process as a ``"train"`` job (:mod:`rnn_demo.compute.jobs`) and writes its progress
+into a lock-protected buffer that the page reads through :meth:`LiveTraining.snapshot`.
+What it keeps of a finished run is a :class:`~rnn_demo.app.models.TrainedModel`: NumPy arrays only.
 
 Plain Python (no Keras, no Streamlit): the live view in
 :mod:`rnn_demo.ui.live_view` draws from it, and it is tested directly.
@@ -24,18 +24,18 @@ from rnn_demo.app.models import TrainedModel
 from rnn_demo.config import TrainConfig
 from rnn_demo.errors import UserError
 
-POLL_SECONDS = 0.5  # how often a waiting job asks the queue again (and the live view redraws)
+POLL_SECONDS = 0.5  # how often a waiting training asks the queue again (and the live view redraws)
 
 
 @dataclass
-class JobSnapshot:
-    """A consistent copy of a job's progress, safe to read in the script thread.
+class LiveSnapshot:
+    """A consistent copy of a training's progress, safe to read in the script thread.
 
     ``train_loss`` ``(iterations so far,)``; ``val_*`` at ``val_iterations``;
     ``last`` is the latest :class:`~rnn_demo.engine.records.Progress` (None before
     the first iteration); ``weights`` the latest snapshot of the current run's
-    weights the worker sent (``jobs.train``), for the "watch it learn" view; ``index`` is the config being trained (0-based);
-    ``queue_state`` says where the job stands in the server's queue. After a
+    weights the worker sent (``jobs.train``), for *watch it learn*; ``index`` is the
+    config being trained (0-based); ``queue_state`` says where the training stands in the server's queue. After a
     failure the curves are those of the run that failed, as far as it got.
     """
 
@@ -72,7 +72,7 @@ class StopWhenAsked:
         return self.event.is_set() or not self.session_alive()
 
 
-class TrainingJob:
+class LiveTraining:
     """Train ``configs`` one after another through ``pool``, from a background thread.
 
     The thread first waits for a slot in the server's shared
@@ -81,7 +81,7 @@ class TrainingJob:
     worker and writes its progress into this object under a lock; the page
     reads it through :meth:`snapshot`. :meth:`stop` ends the current run after
     its current iteration (the model is kept) and skips the rest. A worker that
-    dies or does not stop ends the job with a message; the curve so far stays.
+    dies or does not stop ends the training with a message; the curve so far stays.
     """
 
     def __init__(
@@ -117,7 +117,7 @@ class TrainingJob:
         self.harvested = False
         self.thread = threading.Thread(target=self._work, name="rnn-demo-training", daemon=True)
 
-    def start(self) -> TrainingJob:
+    def start(self) -> LiveTraining:
         self.thread.start()
         return self
 
@@ -193,10 +193,10 @@ class TrainingJob:
                 return False
             time.sleep(POLL_SECONDS)
 
-    def snapshot(self) -> JobSnapshot:
+    def snapshot(self) -> LiveSnapshot:
         with self._lock:
             train_loss, val_iterations, val_loss, val_accuracy = self._curves
-            return JobSnapshot(
+            return LiveSnapshot(
                 self._index, self.configs[self._index], list(train_loss), list(val_iterations),
                 list(val_loss), list(val_accuracy), self._last, list(self._finished),
                 self._error, self._done, self.queue_state, self._weights,
@@ -214,7 +214,7 @@ class TrainingJob:
         return self.first_number + index
 
     def wait_for_news(self, timeout: float) -> bool:
-        """Block until the job has something to show (its first progress, a place in
+        """Block until the training has something to show (its first progress, a place in
         the queue, or its end), at most ``timeout`` seconds; True when it has."""
         return self._news.wait(timeout)
 

@@ -3,7 +3,7 @@
 * :class:`InteractiveModel`: what the interactive pages need of any model (the
   shipped ones, uploads, this session's): its NumPy twin and what to say about it;
 * :class:`TrainedModel`: a finished run of this session (the engine's record and
-  the twin's arrays), as :class:`~rnn_demo.app.live_training.TrainingJob` hands it over.
+  the twin's arrays), as :class:`~rnn_demo.app.live_training.LiveTraining` hands it over.
 
 Plain Python and NumPy (no Keras, no Streamlit), tested directly.
 """

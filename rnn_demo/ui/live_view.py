@@ -1,10 +1,10 @@
-"""This session's training: starting a job, its live view while it runs, its results after.
+"""This session's training: starting it, its live view while it runs, its results after.
 
-A :class:`~rnn_demo.app.live_training.TrainingJob` trains in a worker process and
-is followed by a background thread; the session keeps the job
-(``st.session_state["job"]``) and the models it finished (``"trained"``).
-:func:`live_training` is a fragment re-run every :data:`LIVE_VIEW_SECONDS`
-that draws from the job's buffer; :func:`result_summary` draws a finished run. What each view
+A :class:`~rnn_demo.app.live_training.LiveTraining` trains in a worker process and
+is followed by a background thread; the session keeps it
+(``st.session_state["training"]``) and the models it finished (``"trained"``).
+:func:`show_training` is a fragment re-run every :data:`LIVE_VIEW_SECONDS`
+that draws from the training's buffer; :func:`result_summary` draws a finished run. What each view
 shows is marked for the tests (:func:`rnn_demo.ui.markers.status_block`).
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from rnn_demo.app.live_training import TrainingJob
+from rnn_demo.app.live_training import LiveTraining
 from rnn_demo.app.models import TrainedModel
 from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
 from rnn_demo.ui.markers import last_iteration_block, queue_position_block, status_block
@@ -48,7 +48,7 @@ LIVE_VIEW_SECONDS = 0.5
 # chart's first point at once); a tick can come a little early, hence less than two ticks' time.
 REDRAW_SECONDS = 1.8 * LIVE_VIEW_SECONDS
 FINISH_WAIT_SECONDS = 1.0  # the longest a tick waits for the result of a run that is ending
-# The longest the live view waits for a new job's first news (its first point, a place in the
+# The longest the live view waits for a new training's first news (its first point, a place in the
 # queue): the click's own run then draws the first point, ~0.1-0.2 s after the click on a
 # warm worker, where drawing without it left the point to the next tick.
 FIRST_POINT_WAIT_SECONDS = 0.5
@@ -66,39 +66,39 @@ def _session_watch():
     return lambda: runtime.is_active_session(context.session_id)
 
 
-def current_job() -> TrainingJob | None:
-    """This session's job (running or finished but not yet collected)."""
-    return st.session_state.get("job")
+def current_training() -> LiveTraining | None:
+    """This session's training (running, or finished but not yet collected)."""
+    return st.session_state.get("training")
 
 
-def job_running() -> bool:
-    job = current_job()
-    return job is not None and not job.done
+def training_running() -> bool:
+    training = current_training()
+    return training is not None and not training.done
 
 
 def session_models() -> list[TrainedModel]:
-    """Models trained in this session, oldest first; collects a finished job's models."""
+    """Models trained in this session, oldest first; collects a finished training's models."""
     models = st.session_state.setdefault("trained", [])
-    job = current_job()
-    if job is not None and job.done and not job.harvested:
-        job.harvested = True
-        snapshot = job.snapshot()
+    training = current_training()
+    if training is not None and training.done and not training.harvested:
+        training.harvested = True
+        snapshot = training.snapshot()
         models.extend(snapshot.finished)
         del models[:-KEPT_MODELS]
-        st.session_state["job_error"] = snapshot.error
+        st.session_state["training_error"] = snapshot.error
         if snapshot.finished:
             st.session_state["latest_model"] = snapshot.finished[-1].number
         st.session_state.setdefault("last_iteration_at", {}).update(snapshot.last_iteration_at)
     return models
 
 
-def start_job(configs: Sequence[TrainConfig]) -> TrainingJob | None:
-    """Start training ``configs`` (one dataset) for this session, unless a job runs.
+def start_training(configs: Sequence[TrainConfig]) -> LiveTraining | None:
+    """Start training ``configs`` (one dataset) for this session, unless one runs.
 
     Data problems and the host's limits are checked here, in the script, so
     they appear as messages at once rather than from the thread.
     """
-    if job_running():
+    if training_running():
         st.warning("A training run is still going; stop it or wait for it first.")
         return None
     dataset = get_dataset(configs[0].dataset)
@@ -106,14 +106,14 @@ def start_job(configs: Sequence[TrainConfig]) -> TrainingJob | None:
         host_limits().check(config)
     numbers = st.session_state.get("model_counter", 0)
     st.session_state["model_counter"] = numbers + len(configs)
-    session_models()  # collect the previous job before replacing it
-    st.session_state["job_error"] = None
-    job = TrainingJob(
+    session_models()  # collect the previous training before replacing it
+    st.session_state["training_error"] = None
+    training = LiveTraining(
         configs, worker_pool(), numbers + 1, data_description=dataset.description,
         queue=training_queue(), session_alive=_session_watch(),
     ).start()
-    st.session_state["job"] = job
-    return job
+    st.session_state["training"] = training
+    return training
 
 
 def _seconds(seconds: float) -> str:
@@ -122,28 +122,28 @@ def _seconds(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def _poll_seconds(job: TrainingJob | None) -> float | None:
+def _poll_seconds(training: LiveTraining | None) -> float | None:
     """How often the live view redraws: ``None`` once there is nothing left to follow.
 
-    One pace for queued and running jobs alike: a fragment whose ``run_every``
+    One pace for queued and running trainings alike: a fragment whose ``run_every``
     changed between runs could lose its browser-side timer (seen in the load
     test as a page stuck on "training" after its run had finished).
     """
-    if job is None or job.done:
+    if training is None or training.done:
         return None
     return LIVE_VIEW_SECONDS
 
 
-def live_training() -> None:
-    """The live view of this session's job (nothing when no job runs).
+def show_training() -> None:
+    """The live view of this session's training (nothing when none runs).
 
-    Call it at one place of a page, whether or not a job runs, *after*
+    Call it at one place of a page, whether or not a training runs, *after*
     :func:`session_models`: the fragment then keeps one id across full runs.
     A fragment with ``run_every`` keeps its browser-side timer until the next
     full run reaches the browser, so ticks sent meanwhile name the fragment
     again; with the id kept they meet a fragment that draws nothing, instead
     of one that no longer exists (a warning in the server log per tick).
-    A queued job is shown without its chart (its place in the queue is all there is).
+    A queued training is shown without its chart (its place in the queue is all there is).
 
     The fragment draws into a container of its own: a fragment adds no slot of its
     own, so after the run the page's first result element would take the slot of the
@@ -152,36 +152,36 @@ def live_training() -> None:
     16 visitors: a result without its status line and marker).
     """
     with st.container():
-        st.fragment(_live_view, run_every=_poll_seconds(current_job()))()
+        st.fragment(_live_view, run_every=_poll_seconds(current_training()))()
 
 
 def _live_view() -> None:
-    job = current_job()
-    if job is None or job.harvested:
+    training = current_training()
+    if training is None or training.harvested:
         return  # the page draws the results; this is a late tick
-    job.wait_for_news(FIRST_POINT_WAIT_SECONDS)  # at once unless the job has just started
-    snapshot = job.snapshot()
-    if not snapshot.done and _finishing(job, snapshot):
+    training.wait_for_news(FIRST_POINT_WAIT_SECONDS)  # at once unless the training has just started
+    snapshot = training.snapshot()
+    if not snapshot.done and _finishing(training, snapshot):
         # The run ends before the next tick: wait for its result here, so the
         # results follow at once rather than at the next tick of the browser's timer.
-        job.wait(FINISH_WAIT_SECONDS)
-        snapshot = job.snapshot()
+        training.wait(FINISH_WAIT_SECONDS)
+        snapshot = training.snapshot()
     if snapshot.done:
         st.rerun()  # the page draws the results
     config = snapshot.config
     last = snapshot.last
-    total = len(job.configs)
+    total = len(training.configs)
     heading = f"Training {ARCHITECTURE_NAMES[config.arch]}"
     if total > 1:
         heading += f" — model {snapshot.index + 1} of {total}"
     st.subheader(heading)
-    st.caption(f"Data: {job.data_description}")
-    stopping = job.stop_event.is_set()
+    st.caption(f"Data: {training.data_description}")
+    stopping = training.stop_event.is_set()
     stop_help = "Ends training after the current iteration and keeps what the model learned."
     if snapshot.queue_state is not None and snapshot.queue_state.position > 0:
         with status_block("queued"), queue_position_block(snapshot.queue_state.position):
             st.info(snapshot.queue_state.message, icon=":material/hourglass_top:")
-        st.button("Leaving the queue…" if stopping else "Leave the queue", on_click=job.stop,
+        st.button("Leaving the queue…" if stopping else "Leave the queue", on_click=training.stop,
                   disabled=stopping, icon=":material/logout:", help="Gives up your place; nothing is trained.")
         return
     done = last.iteration if last else 0
@@ -194,25 +194,25 @@ def _live_view() -> None:
     )
     columns[2].metric("Samples/s", f"{last.samples_per_second:,.0f}" if last else "…")
     columns[3].metric("Time left", _seconds(last.seconds_left) if last else "…")
-    st.plotly_chart(_live_figure(job, snapshot), key="live_curve")
+    st.plotly_chart(_live_figure(training, snapshot), key="live_curve")
     st.button(
-        "Stopping…" if stopping else "Stop", on_click=job.stop, disabled=stopping,
+        "Stopping…" if stopping else "Stop", on_click=training.stop, disabled=stopping,
         icon=":material/stop_circle:", type="primary", help=stop_help,
     )
-    watch_view(job, snapshot, REDRAW_SECONDS)
+    watch_view(training, snapshot, REDRAW_SECONDS)
 
 
-def _finishing(job: TrainingJob, snapshot) -> bool:
-    """Whether the job's last model has run its last iteration (or was asked to stop
+def _finishing(training: LiveTraining, snapshot) -> bool:
+    """Whether the training's last model has run its last iteration (or was asked to stop
     after one), or will before the next tick: only its final scores are left."""
     last = snapshot.last
-    if last is None or snapshot.index < len(job.configs) - 1:
+    if last is None or snapshot.index < len(training.configs) - 1:
         return False
-    return (last.iteration >= snapshot.config.iterations or job.stop_event.is_set()
+    return (last.iteration >= snapshot.config.iterations or training.stop_event.is_set()
             or last.seconds_left < LIVE_VIEW_SECONDS)
 
 
-def _live_figure(job: TrainingJob, snapshot):
+def _live_figure(training: LiveTraining, snapshot):
     """The live curve: built once per run, then given new points at most every
     ``REDRAW_SECONDS`` (its first point at once).
 
@@ -221,7 +221,7 @@ def _live_figure(job: TrainingJob, snapshot):
     place (:func:`~rnn_demo.views.figures.refresh_training_curves`) instead of
     building one, which would cost tens of milliseconds of the web process per tick.
     """
-    run = job.model_number(snapshot.index)
+    run = training.model_number(snapshot.index)
     points = (len(snapshot.train_loss), len(snapshot.val_iterations))
     now = time.monotonic()
     curves = (snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy)
@@ -249,16 +249,16 @@ def empty_curve(config: TrainConfig) -> None:
     st.plotly_chart(figure, key="empty_curve")
 
 
-def job_error() -> None:
-    """The last job's error, if any, with its status marker (``refused`` or ``failed``)."""
-    message = st.session_state.get("job_error")
+def training_error() -> None:
+    """The last training's error, if any, with its status marker (``refused`` or ``failed``)."""
+    message = st.session_state.get("training_error")
     if not message:
         return
-    job = current_job()
-    refused = job is not None and job.queue_state is not None and job.queue_state.refused
+    training = current_training()
+    refused = training is not None and training.queue_state is not None and training.queue_state.refused
     with status_block("refused" if refused else "failed"):
         st.error(message, icon=":material/error:")
-    snapshot = job.snapshot() if job is not None else None
+    snapshot = training.snapshot() if training is not None else None
     if snapshot is not None and snapshot.train_loss:
         st.caption(f"The curve as far as the training got ({len(snapshot.train_loss)} iterations):")
         st.plotly_chart(

@@ -9,7 +9,7 @@ these classes, never on a fixed sleep or a sentence:
   fragment's re-run leaves it as it was);
 * ``st-key-train-status-<status>``: the training view shows ``queued``,
   ``running``, ``completed``, ``stopped``, ``diverged``, ``refused`` or ``failed``;
-* ``st-key-train-queue-position-<n>``: inside the ``queued`` marker, the job's
+* ``st-key-train-queue-position-<n>``: inside the ``queued`` marker, the training's
   place in the server's queue (1 = next);
 * ``st-key-watch-it-learn-<n>``: the live view shows the watched digits read
   by the weights of iteration ``n``;

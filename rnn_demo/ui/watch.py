@@ -2,7 +2,7 @@
 
 While a model trains, its worker sends the weights every few iterations
 (:func:`rnn_demo.compute.jobs.train`) and the training keeps the latest
-(:attr:`~rnn_demo.app.live_training.JobSnapshot.weights`). This view rebuilds the
+(:attr:`~rnn_demo.app.live_training.LiveSnapshot.weights`). This view rebuilds the
 NumPy twin from them and shows :func:`rnn_demo.views.watch.watch_panel`, at most as
 often as the live view asks (every other tick); a tick in between reuses the last panel.
 """
@@ -22,16 +22,16 @@ from rnn_demo.views.watch import read_watch_digits, watch_indices, watch_panel
 WATCH_PANEL_KEY = "watch-panel"
 
 
-def watch_view(job, snapshot, redraw_seconds: float) -> None:
+def watch_view(training, snapshot, redraw_seconds: float) -> None:
     """The watched digits read by the current weights of ``snapshot``'s run (a
-    :class:`~rnn_demo.app.live_training.JobSnapshot` of ``job``), newer weights shown at
+    :class:`~rnn_demo.app.live_training.LiveSnapshot` of ``training``), newer weights shown at
     most every ``redraw_seconds``: reading the digits costs the web process a few
     milliseconds and the browser a new panel, and a panel changing faster is not read anyway."""
     if snapshot.weights is None:
         st.caption("The model's first guesses at ten digits appear after its first few iterations.")
         return
     iteration, arrays = snapshot.weights
-    run = job.model_number(snapshot.index)
+    run = training.model_number(snapshot.index)
     now = time.monotonic()
     cached = st.session_state.get("watch_panel")  # (run, iteration, panel, right, count, drawn at)
     if cached is None or cached[0] != run or (cached[1] != iteration and now - cached[5] >= redraw_seconds):

@@ -1,11 +1,11 @@
-"""A visitor's training job without Streamlit: its thread, the shared queue, links."""
+"""A visitor's live training without Streamlit: its thread, the shared queue, links."""
 
 import time
 
 from rnn_demo.app.compare import comparison_rows
 from rnn_demo.app.limits import HostLimits, TrainingQueue
 from rnn_demo.app.links import config_from_query, config_to_query
-from rnn_demo.app.live_training import TrainingJob
+from rnn_demo.app.live_training import LiveTraining
 from rnn_demo.config import TrainConfig
 
 
@@ -23,42 +23,42 @@ def test_a_link_round_trips_and_bad_values_fall_back_with_a_message():
         assert expected in joined
 
 
-def test_a_job_trains_in_its_thread_and_reports_through_snapshots(worker_pool):
+def test_a_training_trains_in_its_thread_and_reports_through_snapshots(worker_pool):
     configs = [TrainConfig(arch="rnn", iterations=12), TrainConfig(arch="gru", iterations=12)]
-    job = TrainingJob(configs, worker_pool, first_number=1, queue=TrainingQueue(1, 1)).start()
-    assert job.wait(120)
-    snapshot = job.snapshot()
+    training = LiveTraining(configs, worker_pool, first_number=1, queue=TrainingQueue(1, 1)).start()
+    assert training.wait(120)
+    snapshot = training.snapshot()
     assert snapshot.done and snapshot.error is None
     assert [trained.number for trained in snapshot.finished] == [1, 2]
     assert len(snapshot.train_loss) == 12 and snapshot.val_iterations[-1] == 12
     rows = comparison_rows(snapshot.finished)
     assert [row["architecture"] for row in rows] == ["Basic RNN", "GRU"]
     assert [row["parameters"] for row in rows] == [5_834, 16_394]
-    # The slot is given back: the next job is granted at once.
-    assert job.queue.enter("next").position == 0
+    # The slot is given back: the next training is granted at once.
+    assert training.queue.enter("next").position == 0
 
 
-def test_a_job_refused_by_a_full_server_says_so(worker_pool):
+def test_a_training_refused_by_a_full_server_says_so(worker_pool):
     queue = TrainingQueue(capacity=1, max_waiting=0)
     queue.enter("somebody else")
-    job = TrainingJob([TrainConfig(arch="rnn", iterations=5)], worker_pool, 1, queue=queue).start()
-    assert job.wait(30)
-    snapshot = job.snapshot()
+    training = LiveTraining([TrainConfig(arch="rnn", iterations=5)], worker_pool, 1, queue=queue).start()
+    assert training.wait(30)
+    snapshot = training.snapshot()
     assert snapshot.finished == [] and "The server is busy" in snapshot.error
 
 
 def test_a_closed_session_stops_its_training(worker_pool):
     alive = {"open": True}
-    job = TrainingJob(
+    training = LiveTraining(
         [TrainConfig(arch="lstm", iterations=2000, batch_size=100)], worker_pool, 1,
         session_alive=lambda: alive["open"],
     ).start()
     deadline = time.monotonic() + 60
-    while not job.snapshot().train_loss and time.monotonic() < deadline:
+    while not training.snapshot().train_loss and time.monotonic() < deadline:
         time.sleep(0.05)
     alive["open"] = False
-    assert job.wait(60)
-    trained = job.snapshot().finished
+    assert training.wait(60)
+    trained = training.snapshot().finished
     assert trained and trained[0].result.status == "stopped"
     assert trained[0].result.iterations_done < 2000
 
@@ -66,7 +66,7 @@ def test_a_closed_session_stops_its_training(worker_pool):
 def test_stop_before_the_slot_is_granted_gives_up_waiting(worker_pool):
     queue = TrainingQueue(capacity=1, max_waiting=2)
     queue.enter("busy")
-    job = TrainingJob([TrainConfig(arch="rnn", iterations=5)], worker_pool, 1, queue=queue).start()
-    job.stop()
-    assert job.wait(30)
-    assert job.snapshot().finished == [] and queue.state().waiting == 0
+    training = LiveTraining([TrainConfig(arch="rnn", iterations=5)], worker_pool, 1, queue=queue).start()
+    training.stop()
+    assert training.wait(30)
+    assert training.snapshot().finished == [] and queue.state().waiting == 0
