@@ -1,0 +1,1 @@
+"""Alembic migrations of the run store; :mod:`rnn_demo.store.store` applies them on open."""
