@@ -18,8 +18,9 @@ from rnn_demo.data.augment import (
     iteration_parameters,
 )
 from rnn_demo.data.reduction import reduce_images
-from rnn_demo.engine import training
-from rnn_demo.engine.training import batch_plan, train
+from rnn_demo.engine import batches, training
+from rnn_demo.engine.batches import batch_plan
+from rnn_demo.engine.training import train
 
 
 def identity_parameters(count):
@@ -154,17 +155,17 @@ def test_off_feeds_the_reduced_digits_in_plan_order_on_feeds_them_augmented(embe
 
 
 def test_augmented_chunks_are_the_whole_plan_and_reproducible(embedded_digits, monkeypatch):
-    monkeypatch.setattr("rnn_demo.engine.training.AUGMENT_CHUNK_ITERATIONS", 2)
+    monkeypatch.setattr("rnn_demo.engine.batches.AUGMENT_CHUNK_ITERATIONS", 2)
     config = TrainConfig(arch="rnn", iterations=5, batch_size=100, seed=1, augment=True)
     seen = _record_step_inputs(monkeypatch)
     chunks = []
-    original = training.augmented_sequences
+    original = batches.augmented_sequences
 
     def recording(images, plan, seed, first_iteration):
         chunks.append((first_iteration, len(plan)))
         return original(images, plan, seed, first_iteration)
 
-    monkeypatch.setattr(training, "augmented_sequences", recording)
+    monkeypatch.setattr(batches, "augmented_sequences", recording)
     first = train(config, embedded_digits)
     assert chunks == [(0, 2), (2, 2), (4, 1)]
     assert [len(x) for x, _ in seen] == [100] * 5

@@ -8,15 +8,10 @@ import numpy as np
 import pytest
 
 from rnn_demo.config import ARCHITECTURES, ConfigError, TrainConfig
+from rnn_demo.engine.batches import batch_plan
 from rnn_demo.engine.devices import DeviceError, gpu_names
-from rnn_demo.engine.training import (
-    DIVERGENCE_LOSS,
-    TF_STEP_OPTIONS,
-    batch_plan,
-    keep_compiled_models,
-    train,
-    validation_schedule,
-)
+from rnn_demo.engine.scoring import validation_schedule
+from rnn_demo.engine.training import DIVERGENCE_LOSS, TF_STEP_OPTIONS, keep_compiled_models, train
 
 
 def test_chapter_lstm_learns_and_reports_everything(embedded_digits):

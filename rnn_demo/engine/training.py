@@ -1,32 +1,21 @@
 """The training engine: the chapter's iteration-based loop on Keras's compiled step.
 
-Each iteration is one optimiser step on one random minibatch. Batches are
-drawn up front from a seeded NumPy generator, epoch by epoch (every training
-image once per pass, in a fresh random order), so the same seed gives the same
-batches on every backend.
-
-The loop calls the model's own compiled training step (Keras's
-``train_function``, the step ``fit`` runs) once per batch, straight from
-NumPy arrays: no ``fit``, no ``tf.data`` pipeline. That removes TensorFlow
-``fit``'s clean-up stall (it sat up to seconds after the last step in many
-short runs), so the result is ready as soon as the last step and the final
-validation pass are done, and each iteration's loss is read as it happens.
+Each iteration is one optimiser step on one minibatch of the seeded plan
+(:mod:`rnn_demo.engine.batches`). The loop calls the model's own compiled
+training step (Keras's ``train_function``, the step ``fit`` runs) once per
+batch, straight from NumPy arrays: no ``fit``, no ``tf.data`` pipeline, so the
+result is ready as soon as the last step and the final validation pass
+(:mod:`rnn_demo.engine.scoring`) are done, and each iteration's loss is read as
+it happens.
 
 A process that hands each result on at once (a worker turns the model into
 its NumPy twin) can keep compiled models (:func:`keep_compiled_models`): the
 next run of the same architecture and size then resets the kept model's
 weights to the seed's initial ones and its optimiser to zero, and starts at
-once instead of tracing the step again (seconds). A worker's warm-up turns
-this on and runs the chapter's recipe, so a click on it finds the step compiled.
-
-On TensorFlow the recurrent layers are unrolled where that wins (the 16
-timesteps written out: the same weights and arithmetic, no loop), chosen per
-architecture by measurement (:data:`TF_STEP_OPTIONS`); XLA where it wins (the GRUs).
-
-With ``config.augment`` each chunk's batches are made from the 28×28 images
-by :func:`rnn_demo.data.augment.augmented_sequences` (seeded by the seed and the
-iteration), the next chunk prepared in a background thread while the current
-one trains; without it the engine feeds the reduced images as they are.
+once instead of tracing the step again. A worker's warm-up turns this on and
+runs the chapter's recipe, so a click on it finds the step compiled. On
+TensorFlow each architecture's step is unrolled or compiled with XLA, whichever
+was measured faster (:data:`TF_STEP_OPTIONS`; see docs/performance.md).
 
 The engine knows nothing about any UI: callers pass ``on_progress`` (called
 after every iteration with a :class:`Progress`) and a ``stop`` object with an
@@ -39,47 +28,27 @@ import math
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
-from keras import ops
 from keras.src.backend.common import global_state
 from keras.src.random import seed_generator
 from keras.src.utils import rng_utils
 
 from rnn_demo.config import ConfigError, TrainConfig
-from rnn_demo.data.augment import augmented_sequences
 from rnn_demo.data.sources import Dataset
+from rnn_demo.engine.batches import batch_plan, minibatches
 from rnn_demo.engine.devices import Device, backend_name, resolve_device
 from rnn_demo.engine.models import CLASSES, build_model, compile_model
 from rnn_demo.engine.records import History, Progress, RunRecord, StopSignal
+from rnn_demo.engine.scoring import BatchLoss, Scores, score, validation_schedule
 
-# With augmentation, chunks are this many iterations: short enough that the
-# first is ready at once and the next is prepared in a thread while this one
-# trains, long enough that the hand-off between them is rare.
-AUGMENT_CHUNK_ITERATIONS = 50
-# (unroll the 16 timesteps, XLA) per architecture on the TensorFlow backend,
-# chosen by measurement on the 2-core CPU. Unrolled, a step cost 47 % less CPU
-# for the bidirectional RNN and 15 % less for the bidirectional LSTM, and tracing
-# the first step cost less for the basic and bidirectional RNN (0.9 s vs 1.3 s).
-# The LSTM is unrolled too since workers train with one thread each: the
-# chapter's recipe (warmed up by every worker, so its trace is paid before any
-# click) then trains in 2.1-2.3 s instead of 2.4-3.0 s (medians of four warm
-# runs, three fresh processes each, same accuracy). XLA wins on the GRUs: their
-# steps, compared in one process, took 1.7x (GRU) and 1.4x (deep GRU) less time
-# with one thread and 2.4x and 2x less with two; in whole 100-iteration runs
-# (fresh processes, alternating) a GRU step took 22-23 ms instead of 36-44 ms
-# with one thread and a deep GRU step 58-68 ms instead of 78-88 ms with two.
-# Compiling costs ~1 s more than the plain trace: with one thread, as the app's
-# workers train (each compiles a shape once), whole runs of the chapter's 100
-# iterations still ended 0.3-0.5 s sooner; with two threads a fresh process's
-# GRU run ended ~1 s later (bench/bench_peers.py) and a deep GRU's level. Same accuracy.
-# Unrolled under XLA the GRU's step was faster still (16 ms) but compiling took
-# 3.8-4.8 s. XLA gained nothing on the LSTM (21-25 ms either way, 1-2 s more to
-# compile) and lost on the basic and bidirectional RNN.
+# (unroll the 16 timesteps, compile with XLA) per architecture on the TensorFlow
+# backend, whichever was measured faster as the app's workers train (one thread,
+# the chapter's 100 iterations, same accuracy): unrolled for the RNNs and LSTMs,
+# XLA for the GRUs. The figures are in docs/performance.md.
 TF_STEP_OPTIONS: dict[str, tuple[bool, bool]] = {
     "rnn": (True, False),
     "birnn": (True, False),
@@ -93,11 +62,6 @@ TF_STEP_OPTIONS: dict[str, tuple[bool, bool]] = {
 COMPILED_MODELS = 2
 # Initial weights kept per compiled model, by seed (a new seed costs one throwaway build).
 INITIAL_WEIGHTS_PER_MODEL = 4
-# Intermediate validation passes may cost about this fraction of the training
-# samples (a forward pass is ~1/3 of a training step, so ~3 % of the time).
-VALIDATION_BUDGET = 0.1
-MAX_VALIDATION_POINTS = 20
-PREDICT_BATCH = 2000
 # Guessing uniformly costs ln(10) ≈ 2.30; a batch loss ten times that means the
 # model is confidently wrong everywhere, which in practice only a blown-up
 # optimisation produces (checked on all six architectures: learning rates up
@@ -115,82 +79,6 @@ class TrainingResult(RunRecord):
         """The same run without its model, safe to send to another process."""
         values = {name: getattr(self, name) for name in RunRecord.__dataclass_fields__}
         return RunRecord(**values)
-
-
-@dataclass(frozen=True)
-class Scores:
-    loss: float
-    accuracy: float
-    predictions: np.ndarray  # (n,) predicted classes
-    confusion: np.ndarray  # (10, 10) counts, [true, predicted]
-
-
-def score(model: keras.Model, sequences: np.ndarray, labels: np.ndarray) -> Scores:
-    """Mean softmax cross-entropy and accuracy of ``model`` on ``(n, 16, 16)`` inputs."""
-    # predict_on_batch skips predict()'s per-call set-up (~50 ms), which
-    # matters for validation passes inside a short training run.
-    logits = np.concatenate(
-        [
-            np.asarray(model.predict_on_batch(sequences[start : start + PREDICT_BATCH]))
-            for start in range(0, len(sequences), PREDICT_BATCH)
-        ]
-    ).astype(np.float64)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    labels = np.asarray(labels, dtype=np.int64)
-    loss = float(-log_probabilities[np.arange(len(labels)), labels].mean())
-    predictions = logits.argmax(axis=1)
-    confusion = np.zeros((CLASSES, CLASSES), dtype=np.int64)
-    np.add.at(confusion, (labels, predictions), 1)
-    return Scores(loss, float((predictions == labels).mean()), predictions, confusion)
-
-
-class BatchLoss(keras.metrics.Metric):
-    """Cross-entropy of the latest batch alone.
-
-    Keras logs the running mean of the loss over an epoch; the chapter (and
-    a live curve) wants each iteration's own loss. Computed from the same
-    forward pass as the gradient step, so it costs almost nothing.
-    """
-
-    def __init__(self, name: str = "batch_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.value = self.add_variable(shape=(), initializer="zeros", name="value")
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        losses = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
-        self.value.assign(ops.mean(losses))
-
-    def result(self):
-        # A tensor, not the variable itself: JAX cannot return a Variable from jit.
-        return ops.convert_to_tensor(self.value)
-
-    def reset_state(self):
-        self.value.assign(0.0)
-
-
-def validation_schedule(iterations: int, batch_size: int, n_valid: int, every: int | None) -> set[int]:
-    """Iterations after which the whole validation set is scored (always the last)."""
-    if every is None:
-        affordable = int(VALIDATION_BUDGET * iterations * batch_size / max(n_valid, 1))
-        points = max(1, min(MAX_VALIDATION_POINTS, affordable))
-        every = math.ceil(iterations / points)
-    if every < 1:
-        raise ConfigError(f"validation interval must be at least 1; got {every}")
-    return set(range(every, iterations + 1, every)) | {iterations}
-
-
-def batch_plan(n_train: int, batch_size: int, iterations: int, seed: int) -> np.ndarray:
-    """``(iterations, batch_size)`` training indices: shuffled passes, cut into batches."""
-    if batch_size > n_train:
-        raise ConfigError(
-            f"batch_size {batch_size} is larger than the training set ({n_train} images)"
-        )
-    rng = np.random.default_rng(seed)
-    per_pass = n_train // batch_size
-    passes = math.ceil(iterations / per_pass)
-    order = np.concatenate([rng.permutation(n_train)[: per_pass * batch_size] for _ in range(passes)])
-    return order[: iterations * batch_size].reshape(iterations, batch_size)
 
 
 class _Run:
@@ -221,11 +109,7 @@ class _Run:
             return True
         val_loss = val_accuracy = None
         if self.iteration in self.schedule:
-            # Inside fit, the JAX backend keeps the weights outside the model's
-            # variables; Keras's hook for callbacks writes them back first.
-            sync = getattr(self.model, "jax_state_sync", None)
-            if sync is not None:
-                sync()
+            _sync_weights(self.model)
             self.last_scores = score(self.model, self.valid_x, self.valid_y)
             val_loss, val_accuracy = self.last_scores.loss, self.last_scores.accuracy
             self.history.val_iterations.append(self.iteration)
@@ -366,6 +250,17 @@ def _step_function(model: keras.Model) -> Callable[[np.ndarray, np.ndarray], flo
     return step
 
 
+def _sync_weights(model: keras.Model) -> None:
+    """Make the model's variables hold its current weights before they are read.
+
+    While training, the JAX backend keeps the weights outside the model's
+    variables; Keras's hook for callbacks (``jax_state_sync``) writes them back.
+    """
+    sync = getattr(model, "jax_state_sync", None)
+    if sync is not None:
+        sync()
+
+
 def _with_weights(on_progress, on_weights, every: int, model) -> Callable[[Progress], None]:
     """``on_progress``, then ``on_weights(model)`` every ``every`` iterations and at the last."""
     if every < 1:
@@ -375,9 +270,7 @@ def _with_weights(on_progress, on_weights, every: int, model) -> Callable[[Progr
         if on_progress is not None:
             on_progress(progress)
         if progress.iteration % every == 0 or progress.iteration == progress.iterations:
-            sync = getattr(model, "jax_state_sync", None)  # JAX keeps weights outside fit's model
-            if sync is not None:
-                sync()
+            _sync_weights(model)
             on_weights(model)
 
     return report
@@ -422,33 +315,10 @@ def train(
     run = _Run(model, config, dataset, on_progress, stop, schedule)
     step = _step_function(model)
     with keras.device(device.keras_name):
-        for inputs, labels in _batches(config, dataset, plan):
+        for inputs, labels in minibatches(config, dataset, plan):
             if run.after_step(step(inputs, labels)):
                 break
     return _finish(run, model, config, dataset, device)
-
-
-def _batches(config: TrainConfig, dataset: Dataset, plan: np.ndarray) -> Iterator[tuple]:
-    """The run's minibatches in order: ``(batch, 16, 16)`` float32 inputs, ``(batch,)`` int32 labels."""
-    labels = dataset.y_train.astype(np.int32)
-    if not config.augment:
-        sequences = dataset.train_sequences
-        for indices in plan:
-            yield sequences[indices], labels[indices]
-        return
-
-    def prepare(start: int) -> np.ndarray:
-        chunk = plan[start : start + AUGMENT_CHUNK_ITERATIONS]
-        return augmented_sequences(dataset.x_train, chunk, config.seed, start)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="augment") as worker:
-        upcoming = worker.submit(prepare, 0)
-        for start in range(0, config.iterations, AUGMENT_CHUNK_ITERATIONS):
-            inputs = upcoming.result()  # (chunk × batch, 16, 16)
-            if start + AUGMENT_CHUNK_ITERATIONS < config.iterations:
-                upcoming = worker.submit(prepare, start + AUGMENT_CHUNK_ITERATIONS)
-            for offset, batch in enumerate(inputs.reshape(-1, config.batch_size, *inputs.shape[1:])):
-                yield batch, labels[plan[start + offset]]
 
 
 def _finish(run: _Run, model, config: TrainConfig, dataset: Dataset, device: Device) -> TrainingResult:
