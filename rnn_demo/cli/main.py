@@ -192,7 +192,7 @@ def _save_from_ray(pool, config, arrays: dict, metadata: dict, out: str):
 def _evaluate(args) -> int:
     from rnn_demo.data.sources import load_dataset
     from rnn_demo.engine.persistence import load_model
-    from rnn_demo.engine.training import score
+    from rnn_demo.engine.scoring import score
 
     loaded = load_model(args.model)
     dataset_name = args.dataset or loaded.metadata.get("dataset", "mnist")
