@@ -34,8 +34,9 @@ import numpy as np  # noqa: E402
 
 from rnn_demo.config import ARCHITECTURES, TrainConfig  # noqa: E402
 from rnn_demo.data.sources import load_dataset  # noqa: E402
+from rnn_demo.engine.batches import batch_plan  # noqa: E402
 from rnn_demo.engine.models import build_model, compile_model  # noqa: E402
-from rnn_demo.engine.training import batch_plan, train  # noqa: E402
+from rnn_demo.engine.training import train  # noqa: E402
 
 
 def plain_fit(config: TrainConfig, dataset) -> float:
