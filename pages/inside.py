@@ -6,7 +6,7 @@ import streamlit as st
 from rnn_demo.config import ARCHITECTURES
 from rnn_demo.ui import inside, markers, pickers, resources
 from rnn_demo.ui.navigation import friendly_errors, page_entry
-from rnn_demo.views import figures
+from rnn_demo.views import inside_figures
 
 page_entry()
 
@@ -37,7 +37,7 @@ with friendly_errors():
     with right:
         st.subheader("How the prediction forms")
         st.plotly_chart(
-            figures.readout_figure(trace.image, trace.readout_probabilities, trace.row_importance, names),
+            inside_figures.readout_figure(trace.image, trace.readout_probabilities, trace.row_importance, names),
             key="readout",
         )
         st.caption(

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from rnn_demo.views import figures, panels
+from rnn_demo.views import figures, inside_figures, panels
 
 RNG = np.random.default_rng(0)
 IMAGE = RNG.random((16, 16)).astype(np.float32)
@@ -37,7 +37,7 @@ def test_refreshed_training_curves_equal_a_new_figure_of_the_same_points():
 
 def test_state_figure_aligns_rows_with_timesteps():
     values = RNG.uniform(0, 1, (16, 64))
-    figure = figures.state_figure(IMAGE, values, "forget_gate", "forget gate f")
+    figure = inside_figures.state_figure(IMAGE, values, "forget_gate", "forget gate f")
     image, heatmap = figure.data
     np.testing.assert_array_equal(np.asarray(heatmap.z), values)
     assert list(heatmap.y) == list(range(1, 17)) and list(image.y) == list(range(1, 17))
@@ -52,14 +52,14 @@ def test_state_figure_aligns_rows_with_timesteps():
 )
 def test_colour_ranges_follow_what_squashed_each_array(name, expected):
     values = np.array([[-3.0, 0.5]])
-    scale = figures.colour_range(name, values)
+    scale = inside_figures.colour_range(name, values)
     assert (scale["zmin"], scale["zmax"]) == expected
 
 
 def test_readout_figure_shares_the_time_axis_and_shows_importance():
     readout = np.full((16, 10), 0.1)
     importance = np.linspace(-0.2, 0.5, 16)
-    figure = figures.readout_figure(IMAGE, readout, importance, [str(d) for d in range(10)])
+    figure = inside_figures.readout_figure(IMAGE, readout, importance, [str(d) for d in range(10)])
     image, heatmap, bars = figure.data
     assert np.asarray(heatmap.z).shape == (16, 10)
     np.testing.assert_allclose(np.asarray(bars.x), importance)
@@ -105,7 +105,7 @@ def test_figures_do_not_import_streamlit():
     import subprocess
     import sys
 
-    code = "import sys, rnn_demo.views.figures; sys.exit('streamlit' in sys.modules)"
+    code = "import sys, rnn_demo.views.figures, rnn_demo.views.inside_figures; sys.exit('streamlit' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
@@ -115,7 +115,7 @@ def test_gradient_norms_figure_puts_two_models_side_by_side_on_one_log_axis():
         "title": "LSTM", "hidden": {"recurrent_1/forward": np.full(16, 0.1)},
         "cell": {"recurrent_1/forward": np.full(16, 0.2)}, "input": np.r_[0.0, np.full(15, 0.3)],
     }
-    figure = figures.gradient_norms_figure([{"title": "Bidirectional RNN", "hidden": hidden}, lstm])
+    figure = inside_figures.gradient_norms_figure([{"title": "Bidirectional RNN", "hidden": hidden}, lstm])
     assert len(figure.data) == 2 + 3  # one line per layer and direction, plus the LSTM's c and x
     assert figure.layout.xaxis.type == "log" and figure.layout.xaxis2.type == "log"
     assert figure.layout.xaxis2.matches == "x"  # both panels on the same scale
@@ -134,7 +134,7 @@ def test_state_plane_figure_colours_ten_classes_and_draws_the_path():
     points = RNG.normal(size=(100, 2))
     labels = np.repeat(np.arange(10), 10)
     path = np.cumsum(RNG.normal(size=(16, 2)), axis=0)
-    figure = figures.state_plane_figure(
+    figure = inside_figures.state_plane_figure(
         points, labels, path, [str(d) for d in range(10)],
         path_rows=range(16, 0, -1), explained_variance_ratio=[0.41, 0.2],
     )
@@ -151,7 +151,7 @@ def test_step_through_figure_has_sixteen_frames_that_fill_in_row_by_row():
     states = RNG.uniform(-1, 1, (16, 8))
     readout = np.full((16, 10), 0.1)
     readout[:, 4] = np.linspace(0.1, 0.9, 16)
-    figure = figures.step_through_figure(IMAGE, states, readout, [str(d) for d in range(10)])
+    figure = inside_figures.step_through_figure(IMAGE, states, readout, [str(d) for d in range(10)])
     assert len(figure.frames) == 16 and [frame.name for frame in figure.frames] == [str(t) for t in range(1, 17)]
     for row, frame in enumerate(figure.frames, start=1):
         outline, heatmap, bars = frame.data

@@ -29,7 +29,7 @@ from rnn_demo.twins.projection import (
 from rnn_demo.ui.markers import view_block
 from rnn_demo.ui.pickers import DigitInput
 from rnn_demo.ui.resources import shipped_model
-from rnn_demo.views import figures
+from rnn_demo.views import inside_figures
 from rnn_demo.views.teaching import (
     ARRAY_ORDER,
     GRADIENTS_EXPLAINED,
@@ -68,7 +68,7 @@ def layer_views(trace: ModelTrace) -> None:
                         st.latex(equation)
                     chart, note = st.columns([3, 1])
                     chart.plotly_chart(
-                        figures.state_figure(trace.image, layer.arrays[name], name, label),
+                        inside_figures.state_figure(trace.image, layer.arrays[name], name, label),
                         key=f"{title}-{name}",
                     )
                     note.markdown(sentence)
@@ -109,7 +109,7 @@ def gradient_view(models: Sequence[InteractiveModel], digit: DigitInput, *, key:
         })
         bottom.append((model.label, gradients.layer("recurrent_1").hidden_gradient_norms))
     with view_block("gradients"):
-        st.plotly_chart(figures.gradient_norms_figure(panels), key=key)
+        st.plotly_chart(inside_figures.gradient_norms_figure(panels), key=key)
         st.markdown(gradient_sentence(bottom))
         st.caption(GRADIENTS_EXPLAINED)
 
@@ -131,7 +131,7 @@ def step_through_view(trace: ModelTrace, class_names: Sequence[str], *, key: str
     layer = trace.layer(array[0])
     with view_block("step-through"):
         st.plotly_chart(
-            figures.step_through_figure(trace.image, layer.arrays[array[1]], trace.readout_probabilities,
+            inside_figures.step_through_figure(trace.image, layer.arrays[array[1]], trace.readout_probabilities,
                                         class_names, state_name=array[1],
                                         state_label=array_label(layer.kind, array[1])),
             key=key,
@@ -183,7 +183,7 @@ def state_plane_view(model: InteractiveModel, dataset: Dataset, digit: DigitInpu
     labels = dataset.y_valid[:len(points)]
     with view_block("state-plane"):
         st.plotly_chart(
-            figures.state_plane_figure(points, labels, path, dataset.class_names,
+            inside_figures.state_plane_figure(points, labels, path, dataset.class_names,
                                        path_rows=reading_order(layer_key) + 1,
                                        explained_variance_ratio=plane.explained_variance_ratio),
             key=key,

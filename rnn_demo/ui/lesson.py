@@ -17,7 +17,7 @@ from rnn_demo.ui.controls import try_it
 from rnn_demo.ui.markers import lesson_block, view_block
 from rnn_demo.ui.pickers import DigitInput
 from rnn_demo.ui.resources import get_dataset, shipped_model
-from rnn_demo.views import figures
+from rnn_demo.views import figures, inside_figures
 from rnn_demo.views.teaching import LESSON, LessonStep, array_label
 
 LESSON_DIGIT = 7  # the validation digit every step reads (a clear one, also Home's example)
@@ -132,5 +132,5 @@ def _arrays_side_by_side(view: str, trace) -> None:
                 title = f"{'reading up' if layer.direction == 'backward' else 'reading down'}: {title}"
             elif view == "deep_layers":
                 title = f"{layer.name.replace('recurrent_', 'layer ')}: {title}"
-            column.plotly_chart(figures.state_figure(trace.image, layer.arrays[name], name, title, height=420),
+            column.plotly_chart(inside_figures.state_figure(trace.image, layer.arrays[name], name, title, height=420),
                                 key=f"lesson_{view}_{layer.name}_{layer.direction}_{name}")
