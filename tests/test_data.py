@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from rnn_demo.data import sources
-from rnn_demo.data.sources import DataError, load_dataset, load_embedded, read_idx, write_idx
+from rnn_demo.data.idx import DataError, read_idx, write_idx
+from rnn_demo.data.sources import load_dataset, load_embedded
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 

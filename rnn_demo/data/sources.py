@@ -14,26 +14,32 @@ Where the data comes from, first that works:
    digits.
 
 A named directory that fails is an error (never a silent fallback), and every
-file problem is a :class:`DataError` naming the file and what is wrong.
+file problem is a :class:`~rnn_demo.data.idx.DataError` naming the file and what
+is wrong (the files are read by :mod:`rnn_demo.data.idx`).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import socket
-import struct
 import threading
-import zlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from rnn_demo.data.idx import (
+    CLASSES,
+    DataError,
+    check_arrays,
+    empty_split,
+    find_idx,
+    read_npz,
+    read_split,
+)
 from rnn_demo.data.reduction import reduce_images
-from rnn_demo.errors import UserError
 
 DATA_DIR_VARIABLE = "RNN_DEMO_DATA_DIR"
 OFFLINE_VARIABLE = "RNN_DEMO_OFFLINE"
@@ -50,8 +56,6 @@ EMBEDDED_ATTRIBUTION = (
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 PROBE_SECONDS = 3.0
 DOWNLOAD_SECONDS = 180.0
-IMAGE_SIZE = 28
-CLASSES = 10
 
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -64,10 +68,6 @@ CLASS_NAMES = {
         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
     ),
 }
-
-
-class DataError(UserError, RuntimeError):
-    """A dataset could not be loaded; the message says which file and why."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,12 +166,12 @@ def load_directory(name: str, directory: Path, *, need_train: bool = True) -> Da
         raise DataError(f"data directory {directory} does not exist or is not a directory")
     splits = {}
     for split, (images_stem, labels_stem) in SPLIT_FILES.items():
-        images_path = _find_idx(directory, images_stem)
-        labels_path = _find_idx(directory, labels_stem)
+        images_path = find_idx(directory, images_stem)
+        labels_path = find_idx(directory, labels_stem)
         if images_path and labels_path:
-            splits[split] = _read_split(images_path, labels_path)
+            splits[split] = read_split(images_path, labels_path)
     if "valid" in splits and ("train" in splits or not need_train):
-        train = splits.get("train", _empty_split())
+        train = splits.get("train", empty_split())
         files = "IDX files"
     else:
         archives = sorted(directory.glob("*.npz"))
@@ -189,106 +189,6 @@ def load_directory(name: str, directory: Path, *, need_train: bool = True) -> Da
         description=f"{DATASETS_LABEL[name]} from {directory} ({files}): "
         f"{len(train[1]):,} training / {len(splits['valid'][1]):,} validation images",
     )
-
-
-def _empty_split() -> tuple[np.ndarray, np.ndarray]:
-    return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8), np.zeros((0,), np.uint8)
-
-
-def _find_idx(directory: Path, stem: str) -> Path | None:
-    """The file for ``stem``, plain or gzipped, in the standard or dotted spelling."""
-    dotted = stem.replace("-idx", ".idx")
-    for candidate in (stem, stem + ".gz", dotted, dotted + ".gz"):
-        if (directory / candidate).is_file():
-            return directory / candidate
-    return None
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """Parse one IDX file of unsigned bytes (gzipped if it ends in ``.gz``)."""
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as stream:
-                raw = stream.read()
-        else:
-            raw = path.read_bytes()
-    except (OSError, EOFError, zlib.error) as error:
-        raise DataError(f"{path}: cannot be read ({error})") from error
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path}: not an IDX file (bad magic number)")
-    if raw[2] != 0x08:
-        raise DataError(f"{path}: IDX data type 0x{raw[2]:02x} is not unsigned bytes (0x08)")
-    dimensions = raw[3]
-    header = 4 + 4 * dimensions
-    if dimensions == 0 or len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header")
-    shape = struct.unpack(f">{dimensions}I", raw[4:header])
-    expected = int(np.prod(shape))
-    found = len(raw) - header
-    if found != expected:
-        problem = "truncated" if found < expected else "has trailing bytes"
-        raise DataError(
-            f"{path}: {problem}: header promises {expected:,} bytes of shape {shape}, "
-            f"file holds {found:,}"
-        )
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
-
-
-def write_idx(path: Path, array: np.ndarray) -> Path:
-    """Write a uint8 array as an IDX file (gzipped if ``path`` ends in ``.gz``).
-
-    The inverse of :func:`read_idx`; used to export splits for ``evaluate``.
-    """
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wb") as stream:
-        stream.write(header + array.tobytes())
-    return path
-
-
-def _read_split(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    _check_arrays(images, labels, images_path.name, labels_path.name)
-    return images, labels
-
-
-def read_npz(path: Path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Read a Keras-style archive with ``x_train, y_train, x_test, y_test``."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = {"x_train", "y_train", "x_test", "y_test"} - set(archive.files)
-            if missing:
-                raise DataError(f"{path}: missing arrays {', '.join(sorted(missing))}")
-            arrays = [archive[key] for key in ("x_train", "y_train", "x_test", "y_test")]
-    except DataError:
-        raise
-    except (OSError, ValueError, EOFError, zlib.error) as error:
-        raise DataError(f"{path}: not a readable .npz archive ({error})") from error
-    for images_key, labels_key, images, labels in (
-        ("x_train", "y_train", arrays[0], arrays[1]),
-        ("x_test", "y_test", arrays[2], arrays[3]),
-    ):
-        _check_arrays(images, labels, f"{path.name}[{images_key}]", f"{path.name}[{labels_key}]")
-    return (arrays[0], arrays[1]), (arrays[2], arrays[3])
-
-
-def _check_arrays(images: np.ndarray, labels: np.ndarray, images_name: str, labels_name: str) -> None:
-    """Reject arrays that would train on something other than labelled 28×28 images."""
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
-        raise DataError(
-            f"{images_name}: expected uint8 images of shape (n, 28, 28), "
-            f"got {images.dtype} {images.shape}"
-        )
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise DataError(f"{labels_name}: expected one integer label per image, got {labels.dtype} {labels.shape}")
-    if len(labels) != len(images):
-        raise DataError(
-            f"{labels_name} has {len(labels):,} labels but {images_name} has {len(images):,} images"
-        )
-    if len(labels) and (labels.min() < 0 or labels.max() >= CLASSES):
-        raise DataError(f"{labels_name}: labels must be 0–9, found {labels.min()}–{labels.max()}")
 
 
 # --- 2. Keras's downloader ---------------------------------------------------
@@ -343,7 +243,7 @@ def _read_keras_cache(name: str):
     if name == "mnist":
         return read_npz(files[0])
     train_images, train_labels, test_images, test_labels = files
-    return _read_split(train_images, train_labels), _read_split(test_images, test_labels)
+    return read_split(train_images, train_labels), read_split(test_images, test_labels)
 
 
 def load_from_keras(name: str, *, fetch: bool = True) -> Dataset:
@@ -382,8 +282,8 @@ def load_from_keras(name: str, *, fetch: bool = True) -> Dataset:
 
 
 def _keras_dataset(name: str, x_train, y_train, x_valid, y_valid, origin: str) -> Dataset:
-    _check_arrays(x_train, y_train, "keras x_train", "keras y_train")
-    _check_arrays(x_valid, y_valid, "keras x_test", "keras y_test")
+    check_arrays(x_train, y_train, "keras x_train", "keras y_train")
+    check_arrays(x_valid, y_valid, "keras x_test", "keras y_test")
     return Dataset(
         name, x_train, y_train, x_valid, y_valid,
         source="keras",
