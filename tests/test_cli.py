@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rnn_demo.data.sources import load_embedded, write_idx
+from rnn_demo.data.idx import write_idx
+from rnn_demo.data.sources import load_embedded
 
 PYTHON_M = (sys.executable, "-m", "rnn_demo")
 
