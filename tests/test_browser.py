@@ -4,7 +4,7 @@ What AppTest cannot see is checked here: the drawing canvas (a Components v2
 element that only a browser can drive), the live fragment redrawing the loss
 curve while the background thread trains, the Stop button, and the first
 visit after a server start (Streamlit's legacy ``pages/`` mode, see
-``rnn_demo/ui/navigation.py``), which needs a fresh server. Screenshots go
+docs/architecture.md), which needs a fresh server. Screenshots go
 to ``artifacts/screenshots/`` (the good ones are copied to ``docs/screenshots``
 by hand for the README).
 """

@@ -2,12 +2,12 @@
 
 ``rnn_demo/assets/models/<arch>.keras`` (with its NumPy twin ``<arch>.npz``
 beside it) for each of the six architectures, so no page trains on the
-server unasked. Each is made by one CLI command, recorded in the README's
-"Shipped models" section with its seed and data: augmentation on, trained on
-the embedded sample's 4,000 training digits only, so the sample's 1,000
-validation digits are real MNIST digits it never saw.
+server unasked. Each is made by one CLI command, recorded in docs/models.md
+with its seed and data: augmentation on, trained on the embedded sample's 4,000
+training digits only, so the sample's 1,000 validation digits are real MNIST
+digits it never saw.
 
-:func:`shipped_scores` gives the two figures the README reports: accuracy on
+:func:`shipped_scores` gives the two figures docs/models.md reports: accuracy on
 those held-out digits and on the drawn-digit set
 (:mod:`rnn_demo.data.drawn_digits`). Keras is imported only when a ``.keras`` file
 is scored; the twin needs NumPy alone.

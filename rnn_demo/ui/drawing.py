@@ -4,10 +4,10 @@ The canvas is a small Components v2 element of our own (:data:`CANVAS_JS`): it
 draws white ink on black at the size and pen of
 :data:`rnn_demo.data.canvas.CANVAS_PIXELS` / :data:`~rnn_demo.data.canvas.STROKE_WIDTH`
 and sends its picture as a PNG the moment a stroke ends, and every
-:data:`SEND_EVERY_MS` while the pen moves. (``streamlit-drawable-canvas`` 0.13
-sends only on mouse-up and then waits 200 ms more: its debounce alone was
-longer than the whole budget for an answer.) Turning the picture into the
-model's input is :func:`rnn_demo.data.canvas.preprocess_canvas`, tested on its own.
+:data:`SEND_EVERY_MS` while the pen moves (``streamlit-drawable-canvas`` sends
+only on mouse-up, too late for an answer as you draw; see docs/performance.md).
+Turning the picture into the model's input is
+:func:`rnn_demo.data.canvas.preprocess_canvas`, tested on its own.
 
 Canvas and prediction are one fragment (:func:`draw_and_predict`): a stroke
 re-runs only it, and its panel is plain HTML (:mod:`rnn_demo.views.panels`), so

@@ -33,16 +33,9 @@ from rnn_demo.views import figures, panels
 
 KEPT_MODELS = 8  # per session, so a long class does not grow a session without bound
 MISCLASSIFIED_SHOWN = 24
-# The live view's pace. Neither end of a run waits for a tick (the click's own run
-# waits for the first point, the last tick before the end waits for the result), so
-# the pace only sets how smoothly the numbers move, and what each visitor costs:
-# every tick re-renders the live view in the browser, and a new chart is a whole
-# Plotly plot built again (~0.1 s of a software-rendering Chromium). On the 2-core
-# build machine, where the browser shares the cores with the worker, ticks at 0.2 s
-# cost the co-located Chromium 4.1-5.5 CPU seconds in the chapter's recipe; at 0.4 s
-# with the chart every other tick, 2.2-3.0; at 0.5 s with the chart every other
-# tick, 0.1-0.3 s less, and the results came 0.15 s sooner (median of 9 and 12
-# trainings, alternating).
+# The live view's pace. Neither end of a run waits for a tick, so the pace only sets
+# how smoothly the numbers move and what each visitor's browser costs (every tick
+# re-renders the live view). Measured in docs/performance.md.
 LIVE_VIEW_SECONDS = 0.5
 # The live chart and the watch-it-learn panel are re-sent every other tick (the
 # chart's first point at once); a tick can come a little early, hence less than two ticks' time.
@@ -138,18 +131,11 @@ def show_training() -> None:
     """The live view of this session's training (nothing when none runs).
 
     Call it at one place of a page, whether or not a training runs, *after*
-    :func:`session_models`: the fragment then keeps one id across full runs.
-    A fragment with ``run_every`` keeps its browser-side timer until the next
-    full run reaches the browser, so ticks sent meanwhile name the fragment
-    again; with the id kept they meet a fragment that draws nothing, instead
-    of one that no longer exists (a warning in the server log per tick).
-    A queued training is shown without its chart (its place in the queue is all there is).
-
-    The fragment draws into a container of its own: a fragment adds no slot of its
-    own, so after the run the page's first result element would take the slot of the
-    live view's first element, and a late tick that finished there made the
-    browser clear it as the fragment's stale element (seen in the load test at
-    16 visitors: a result without its status line and marker).
+    :func:`session_models`: the fragment then keeps one id across full runs, so
+    the late ticks of its browser-side timer meet a fragment that draws nothing.
+    It draws into a container of its own, so that a late tick cannot clear the
+    page's first result element. A queued training is shown without its chart.
+    See docs/architecture.md.
     """
     with st.container():
         st.fragment(_live_view, run_every=_poll_seconds(current_training()))()

@@ -1,31 +1,14 @@
 """The app's frame and its one registry of pages; what every page script starts and ends with.
 
 :data:`PAGES` names each page once: app.py's navigation, the links between
-pages (:func:`page_link`, :func:`switch_to`) and the tests all read it, so a
-page is renamed in one place. A page's ``name`` is its script's file stem
-(``pages/<name>.py``), its URL path (Home is served at ``/``) and the name of
-its ready marker (:func:`rnn_demo.ui.markers.page_ready`).
+pages (:func:`page_link`, :func:`switch_to`) and the tests all read it. A page's
+``name`` is its script's file stem (``pages/<name>.py``), its URL path (Home is
+served at ``/``) and the name of its ready marker (:func:`rnn_demo.ui.markers.page_ready`).
 
-Why every page script starts with :func:`page_entry`
------------------------------------------------------
-Streamlit 1.67 still honours its first multipage convention: when a folder
-named ``pages`` sits beside the entry point, the first session after a server
-start finds it (``PagesManager.uses_pages_directory``, decided once per
-process) and runs in the legacy mode, which builds its own navigation of
-app.py plus every ``pages/*.py`` and runs the script the URL names directly.
-A first visitor who opens ``/`` gets app.py, whose ``st.navigation`` ends the
-legacy mode for good; a first visitor who opens ``/inside`` gets
-``pages/inside.py`` alone: no frame, no page config, file names in the sidebar,
-and the legacy mode stays on for the visitors after them. No configuration
-option turns the detection off.
-
-:func:`page_entry` makes the structure, not Streamlit's internals, handle it:
-a page script reached through the frame (:func:`run_app` marks that it is
-running one) carries on; a page script run directly runs the frame instead,
-whose ``st.navigation`` routes the same URL to the same page (hence: file stem
-= URL path) and switches the legacy mode off, then ends its own run. The first
-session after a start is therefore drawn exactly like every later one, whatever
-URL it opens. Only page scripts may live in ``pages/``.
+Every page script starts with :func:`page_entry`, so that a page Streamlit runs
+on its own (its legacy ``pages/`` mode, on a server's first session) is drawn
+through the frame like any other; hence file stem = URL path, and only page
+scripts in ``pages/``. See docs/architecture.md ("Why pages/ needs page_entry()").
 """
 
 from __future__ import annotations
@@ -99,9 +82,9 @@ def run_app() -> None:
 def page_entry() -> None:
     """The first line of every page script: go through the frame if Streamlit skipped it.
 
-    See the module's docstring: in Streamlit's legacy ``pages/`` mode a page
-    script runs on its own; then this runs the frame (which runs this page,
-    properly framed) and ends the bare run.
+    In Streamlit's legacy ``pages/`` mode a page script runs on its own; then
+    this runs the frame (which runs this page, properly framed) and ends the
+    bare run. See docs/architecture.md.
     """
     if getattr(_frame, "running_page", False):
         return
