@@ -125,6 +125,18 @@ def keras_layer_outputs(layer, weights: list[np.ndarray], inputs: np.ndarray) ->
 SEQUENCE = np.array([[[1.0], [-0.5]]])
 
 
+def check_by_hand_and_against_keras(cell, expected: list[dict], keras_layer) -> None:
+    """``cell``'s records on :data:`SEQUENCE` are the hand-computed ``expected`` (one
+    dict per step), and its hidden states are ``keras_layer``'s with the same weights."""
+    records = run_cell(cell, SEQUENCE)
+    for step, values in enumerate(expected):
+        for name, value in values.items():
+            assert records[name][0, step, 0] == pytest.approx(value, abs=1e-12), (step, name)
+    weights = [cell.kernel, cell.recurrent_kernel, cell.bias]
+    keras_hidden = keras_layer_outputs(keras_layer, weights, SEQUENCE)
+    np.testing.assert_allclose(records["hidden"], keras_hidden, atol=TOLERANCE)
+
+
 def test_lstm_gate_order_and_bias_layout_with_known_weights():
     kernel = np.array([[0.5, -1.0, 2.0, 0.25]])  # columns i, f, c̃, o
     recurrent = np.array([[0.3, 0.6, -0.4, 0.9]])
@@ -148,14 +160,9 @@ def test_lstm_gate_order_and_bias_layout_with_known_weights():
                 "hidden": hidden,
             }
         )
-    records = run_cell(LSTMCell(kernel, recurrent, bias), SEQUENCE)
-    for step, values in enumerate(expected):
-        for name, value in values.items():
-            assert records[name][0, step, 0] == pytest.approx(value, abs=1e-12), (step, name)
-    keras_hidden = keras_layer_outputs(
-        layers.LSTM(1, return_sequences=True), [kernel, recurrent, bias], SEQUENCE
+    check_by_hand_and_against_keras(
+        LSTMCell(kernel, recurrent, bias), expected, layers.LSTM(1, return_sequences=True)
     )
-    np.testing.assert_allclose(records["hidden"], keras_hidden, atol=TOLERANCE)
 
 
 def test_gru_reset_gate_scales_recurrent_term_including_its_bias():
@@ -172,14 +179,9 @@ def test_gru_reset_gate_scales_recurrent_term_including_its_bias():
         expected.append(
             {"update_gate": z, "reset_gate": r, "candidate": candidate, "hidden": hidden}
         )
-    records = run_cell(GRUCell(kernel, recurrent, bias), SEQUENCE)
-    for step, values in enumerate(expected):
-        for name, value in values.items():
-            assert records[name][0, step, 0] == pytest.approx(value, abs=1e-12), (step, name)
-    keras_hidden = keras_layer_outputs(
-        layers.GRU(1, return_sequences=True), [kernel, recurrent, bias], SEQUENCE
+    check_by_hand_and_against_keras(
+        GRUCell(kernel, recurrent, bias), expected, layers.GRU(1, return_sequences=True)
     )
-    np.testing.assert_allclose(records["hidden"], keras_hidden, atol=TOLERANCE)
 
 
 def test_simple_rnn_pre_activation_is_what_tanh_squashes():
