@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from rnn_demo.app.live_training import TrainingJob
+from rnn_demo.app.live_training import LiveTraining
 from rnn_demo.compute.jobs import JobError
 from rnn_demo.compute.local_pool import (
     WorkerFailed,
@@ -174,7 +174,7 @@ def test_a_short_job_is_told_when_every_worker_is_busy(pool):
 
 
 def test_a_session_job_keeps_the_curve_when_its_worker_dies(pool):
-    job = TrainingJob([TrainConfig(arch="lstm", iterations=2000)], pool, 1).start()
+    job = LiveTraining([TrainConfig(arch="lstm", iterations=2000)], pool, 1).start()
     while len(job.snapshot().train_loss) < 5:
         time.sleep(0.05)
     os.kill(busy_pid(pool), signal.SIGKILL)
