@@ -21,7 +21,7 @@ and is then reduced to 16×16 by the project's one reduction
 
 Randomness is seeded per training iteration from ``(seed, iteration)``, so a
 run is reproducible and a batch's augmentation does not depend on how the
-engine groups iterations into ``fit`` calls.
+engine groups iterations into chunks.
 """
 
 from __future__ import annotations
