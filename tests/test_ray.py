@@ -30,8 +30,8 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
 
 from rnn_demo.compute.jobs import JobError  # noqa: E402
-from rnn_demo.compute.local_pool import WorkerFailed, process_runs  # noqa: E402
-from rnn_demo.compute.pool import RAY_ADDRESS_VARIABLE, RAY_GPUS_VARIABLE, ray_gpus  # noqa: E402
+from rnn_demo.compute.local_pool import process_runs  # noqa: E402
+from rnn_demo.compute.pool import RAY_ADDRESS_VARIABLE, RAY_GPUS_VARIABLE, WorkerFailed, ray_gpus  # noqa: E402
 from rnn_demo.compute.ray_pool import RayPool  # noqa: E402
 from rnn_demo.config import ConfigError, TrainConfig  # noqa: E402
 from rnn_demo.twins.twin_file import load_twin, twin_from_arrays  # noqa: E402

@@ -17,14 +17,8 @@ import pytest
 
 from rnn_demo.app.live_training import LiveTraining
 from rnn_demo.compute.jobs import JobError
-from rnn_demo.compute.local_pool import (
-    WorkerFailed,
-    WorkerPool,
-    WorkersBusy,
-    cores,
-    default_threads,
-    process_runs,
-)
+from rnn_demo.compute.local_pool import WorkerPool, cores, default_threads, process_runs
+from rnn_demo.compute.pool import WorkerFailed, WorkersBusy
 from rnn_demo.config import TrainConfig
 from rnn_demo.twins.twin_file import twin_from_arrays
 

@@ -1,32 +1,10 @@
-"""Warm worker processes that run the Keras jobs, so the web process never does.
+"""This machine's worker pool: warm, spawned worker processes that run the Keras jobs.
 
-Each worker is a standard-library ``ProcessPoolExecutor`` of one spawned
-process (TensorFlow is not fork-safe), started with the server and warmed at
-once by a first job (:func:`rnn_demo.compute.jobs.warm_up`: Keras imported, the
-default dataset loaded, two training steps taken), so the first visitor does
-not pay for it. One executor per worker keeps faults apart: if a process dies (killed,
-out of memory, a crash in native code), only its own executor breaks, only
-the job it ran fails, and a fresh worker takes its place.
-
-Memory stays flat as visitors come and go, the way Celery's
-``max_tasks_per_child`` / ``max_memory_per_child`` keep a long-lived server
-healthy: a worker is replaced after ``max_jobs`` jobs or when its resident
-memory passes ``max_memory_mb`` after a job. (The pool counts jobs itself
-rather than using the executor's ``max_tasks_per_child``: it must know which
-process runs, to end a hung one, and a replacement the executor spawns on its
-own would be a process it has not met.) The replacement starts and warms up
-at once, while no visitor waits for it.
-
-Progress travels on a ``multiprocessing`` queue per worker and a stop request
-on an event per worker, both handed to the process when it starts. A worker
-that has said nothing for ``stop_grace`` seconds since it was asked to stop
-(a hung worker) is ended; so is one still running ``STOP_CAP`` times that
-long after the request. (Silence, not the request's age, is the test: the
-engine answers after its current step, and the first step of a run also
-traces the model, which takes seconds on a busy machine.)
-
-:class:`WorkerPool` and :class:`rnn_demo.compute.ray_pool.RayPool` share one method,
-:meth:`WorkerPool.run`, which is all the app and the CLI use.
+One ``ProcessPoolExecutor`` of one spawned process per worker (TensorFlow is
+not fork-safe), so a dead process fails only its own job. Workers warm up when
+started and are recycled after ``max_jobs`` jobs or past ``max_memory_mb``, as
+Celery's ``max_tasks_per_child`` does; the pool counts jobs itself because it
+must know each process, to end a hung one. See docs/hosting.md.
 """
 
 from __future__ import annotations
@@ -39,36 +17,18 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 
-from rnn_demo.compute import jobs
-from rnn_demo.errors import UserError
+from rnn_demo.compute import jobs, pool
+from rnn_demo.compute.follow import follow
 
-# Each training leaves a worker ~10 MiB bigger even after Keras's clear_session
-# and malloc_trim (measured: TensorFlow keeps per-model state); replacing a
-# worker every few jobs bounds that, at the cost of one warm-up (seconds of one
-# core, while no visitor waits: the next job goes to the other worker).
-DEFAULT_MAX_JOBS = 4
-DEFAULT_MAX_MEMORY_MB = 1500.0
 WORKER_NICENESS = 10
-STOP_GRACE_SECONDS = 5.0
-STOP_CAP = 4  # × stop_grace: the longest a stop may take, however chatty the worker
 EVENT_POLL_SECONDS = 0.05
 # A job's value follows its "finished" event at once; a worker silent this long after it is stuck.
 VALUE_AFTER_FINISHED_SECONDS = 30.0
 # After a job's result arrives, its last events may still be in the queue's pipe.
 DRAIN_SECONDS = 1.0
-
-
-class WorkerFailed(UserError):
-    """A worker died, hung or was replaced mid-job; the message is for people."""
-
-
-class WorkersBusy(UserError):
-    """No worker became free in time for a short job."""
 
 
 class _DiedIdle(Exception):
@@ -110,11 +70,8 @@ def _initialise(events, stop_event, threads: int) -> None:
     and before anything imports TensorFlow or JAX."""
     global _channel
     # The backends' thread pools: ``threads`` each, so that trainings in every
-    # slot at once do not ask for more threads than there are cores. (Measured
-    # on the 2-core build machine with one core kept busy: the LSTM recipe
-    # trained in 2.9–3.8 s with one thread against 3.5–5.8 s with two; on an
-    # idle machine one thread was as fast for the LSTM, 1.3–1.8× slower for the
-    # bidirectional LSTM and the deep GRU.)
+    # slot at once do not ask for more threads than there are cores
+    # (measurements in docs/performance.md).
     for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         os.environ[variable] = str(threads)
     if threads == 1:
@@ -207,18 +164,7 @@ class _Worker:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-@dataclass(frozen=True)
-class PoolStatus:
-    """``jobs``: how many jobs of each name have run (finished or failed)."""
-
-    size: int
-    busy: int
-    pids: tuple[int, ...]
-    replaced: int
-    jobs: dict[str, int]
-
-
-class WorkerPool:
+class WorkerPool(pool.Pool):
     """``size`` warm workers; :meth:`run` hands a job to a free one and follows it."""
 
     executor_name = "local"
@@ -227,9 +173,9 @@ class WorkerPool:
         self,
         size: int,
         *,
-        max_jobs: int = DEFAULT_MAX_JOBS,
-        max_memory_mb: float = DEFAULT_MAX_MEMORY_MB,
-        stop_grace: float = STOP_GRACE_SECONDS,
+        max_jobs: int = pool.DEFAULT_MAX_JOBS,
+        max_memory_mb: float = pool.DEFAULT_MAX_MEMORY_MB,
+        stop_grace: float = pool.STOP_GRACE_SECONDS,
         threads: int | None = None,
     ):
         if size < 1:
@@ -248,33 +194,12 @@ class WorkerPool:
         self._jobs_run: Counter[str] = Counter()
         self._closed = False
 
-    # -- the one method callers use
-
-    def run(
-        self,
-        name: str,
-        *args,
-        on_event: Callable[[tuple], None] | None = None,
-        stop: Callable[[], bool] | None = None,
-        timeout: float | None = None,
-        wait_for_worker: float | None = None,
-    ):
-        """Run job ``name`` (see :data:`rnn_demo.compute.jobs.JOBS`) with ``args``; return its value.
-
-        ``on_event`` receives the job's events (e.g. ``("progress", Progress)``)
-        in this thread. ``stop`` is polled; once it is true the job is asked to
-        stop, and ended with its worker if it has not finished ``stop_grace``
-        seconds later. ``timeout`` bounds the whole job (the worker is ended
-        past it). ``wait_for_worker`` bounds the wait for a free worker
-        (:class:`WorkersBusy` after it). Raises :class:`~rnn_demo.compute.jobs.JobError`
-        for input the job refused and :class:`WorkerFailed` when the worker
-        died or had to be ended.
-        """
+    def _run(self, request: pool.JobRequest, wait_for_worker: float | None):
         for attempt in (1, 2):
             worker = self._acquire(wait_for_worker)
             replace = False
             try:
-                value, resident = self._follow(worker, name, args, on_event, stop, timeout)
+                value, resident = self._follow(worker, request)
                 worker.jobs_done += 1
                 replace = resident > self.max_memory_mb or worker.jobs_done >= self.max_jobs
                 return value
@@ -282,19 +207,19 @@ class WorkerPool:
                 # The process had died while idle (nobody's job was lost): one more try.
                 replace = True
                 if attempt == 2:
-                    raise WorkerFailed("two workers in a row were dead on arrival") from None
-            except WorkerFailed:
+                    raise pool.WorkerFailed("two workers in a row were dead on arrival") from None
+            except pool.WorkerFailed:
                 replace = True
                 raise
             finally:
                 self._release(worker, replace)
                 with self._lock:
-                    self._jobs_run[name] += 1
+                    self._jobs_run[request.name] += 1
 
-    def status(self) -> PoolStatus:
+    def status(self) -> pool.PoolStatus:
         with self._lock:
             workers = [*self._idle, *self._busy]
-            return PoolStatus(self.size, len(self._busy), tuple(w.pid for w in workers if w.pid),
+            return pool.PoolStatus(self.size, len(self._busy), tuple(w.pid for w in workers if w.pid),
                               self._replaced, dict(self._jobs_run))
 
     def worker_pids(self) -> list[int]:
@@ -337,12 +262,10 @@ class WorkerPool:
         with self._lock:
             while not self._idle:
                 if self._closed:
-                    raise WorkerFailed("the server is shutting down")
+                    raise pool.WorkerFailed(pool.SHUTTING_DOWN)
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
-                    raise WorkersBusy(
-                        "every worker is busy training; try again when a training has finished"
-                    )
+                    raise pool.WorkersBusy()
                 self._lock.wait(left)
             worker = self._idle.pop(0)
             self._busy.add(worker)
@@ -360,70 +283,76 @@ class WorkerPool:
                 self._idle.append(worker)
             self._lock.notify()
 
-    def _follow(self, worker: _Worker, name, args, on_event, stop, timeout):
+    def _follow(self, worker: _Worker, request: pool.JobRequest):
         job_id = next(self._job_ids)
         worker.stop_event.clear()
         if worker.pid is not None and not process_runs(worker.pid):
             raise _DiedIdle
         try:
-            future = worker.executor.submit(_execute, job_id, name, args)
+            future = worker.executor.submit(_execute, job_id, request.name, request.args)
         except BrokenProcessPool as error:
             raise _DiedIdle from error
-        started = time.monotonic()
-        stop_asked_at: float | None = None
-        seen = set()  # this job's lifecycle events: "started", "finished"
-        last_heard = started
-        # Until the job says it has finished: its value follows at once, so wait
-        # for that rather than for the next poll of the events (up to 50 ms later).
-        while not future.done() and "finished" not in seen:
-            heard = self._pump(worker, job_id, on_event, EVENT_POLL_SECONDS)
-            seen |= heard
-            now = time.monotonic()
-            if heard:
-                last_heard = now
-            if stop_asked_at is None and stop is not None and stop():
-                worker.stop_event.set()
-                stop_asked_at = now
-            if stop_asked_at is not None and (
-                now - max(stop_asked_at, last_heard) > self.stop_grace
-                or now - stop_asked_at > STOP_CAP * self.stop_grace
-            ):
-                raise WorkerFailed(
-                    f"the worker did not stop within {self.stop_grace:g} s of being asked, "
-                    "so it was ended and replaced"
-                )
-            if timeout is not None and now - started > timeout:
-                raise WorkerFailed(f"the job did not finish within {timeout:g} s, so its worker was ended")
+        running = _Running(worker, job_id, future, request.on_event)
+        follow(running, request, self.stop_grace)  # on WorkerFailed, run replaces the worker
         try:
             value = future.result(timeout=VALUE_AFTER_FINISHED_SECONDS)
         except TimeoutError:
-            raise WorkerFailed("the worker finished its job but never sent the result, so it was ended") from None
+            raise pool.WorkerFailed("the worker finished its job but never sent the result, so it was ended") from None
         except BrokenProcessPool as error:
-            raise WorkerFailed(
+            raise pool.WorkerFailed(
                 "the worker process stopped unexpectedly (killed, out of memory or crashed); "
                 "a fresh one has taken its place"
             ) from error
-        deadline = time.monotonic() + DRAIN_SECONDS
-        while "finished" not in seen and time.monotonic() < deadline:
-            seen |= self._pump(worker, job_id, on_event, EVENT_POLL_SECONDS)
+        running.drain()
         return value
 
-    @staticmethod
-    def _pump(worker: _Worker, job_id: int, on_event, wait: float) -> set[str]:
+
+class _Running:
+    """A job on a local worker, as :func:`~rnn_demo.compute.follow.follow` sees it."""
+
+    def __init__(self, worker: _Worker, job_id: int, future, on_event):
+        self.worker = worker
+        self.job_id = job_id
+        self.future = future
+        self.on_event = on_event
+        self.started_at = time.monotonic()
+        self.seen: set[str] = set()  # this job's lifecycle events: "started", "finished"
+
+    def poll(self) -> bool:
+        heard = self._pump()
+        self.seen |= heard
+        return bool(heard)
+
+    def done(self) -> bool:
+        # The job's value follows its "finished" event at once: collect it now
+        # rather than after the next poll (up to 50 ms later).
+        return self.future.done() or "finished" in self.seen
+
+    def ask_stop(self) -> None:
+        self.worker.stop_event.set()
+
+    def drain(self) -> None:
+        """Deliver the events still on their way after the value came."""
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while "finished" not in self.seen and time.monotonic() < deadline:
+            self.poll()
+
+    def _pump(self) -> set[str]:
         """Deliver this job's waiting events; return the kinds that came (empty: silence)."""
         seen: set[str] = set()
+        worker = self.worker
         try:
-            event = worker.events.get(timeout=wait) if wait else worker.events.get_nowait()
+            event = worker.events.get(timeout=EVENT_POLL_SECONDS)
         except queue.Empty:
             return seen
         while True:
             owner, kind, payload = event
             if kind == "started":
                 worker.pid = payload
-            if owner == job_id:
+            if owner == self.job_id:
                 seen.add(kind)
-                if kind not in ("started", "finished") and on_event is not None:
-                    on_event((kind, payload))
+                if kind not in ("started", "finished") and self.on_event is not None:
+                    self.on_event((kind, payload))
             try:
                 event = worker.events.get_nowait()
             except queue.Empty:

@@ -1,38 +1,21 @@
 """Where the Keras jobs run: this machine's worker pool, or a Ray cluster.
 
-One environment variable decides, for the app and the CLI alike:
-``RNN_DEMO_RAY_ADDRESS`` (:data:`RAY_ADDRESS_VARIABLE`) set to a Ray address
-(``auto``, ``host:6379``, ``ray://host:10001``) sends every job to that
-cluster through :class:`rnn_demo.compute.ray_pool.RayPool`; unset, jobs run in a
-local :class:`rnn_demo.compute.local_pool.WorkerPool`. ``RNN_DEMO_RAY_GPUS``
-(:data:`RAY_GPUS_VARIABLE`) is each training's share of a GPU on the cluster
-(``0.25``: four trainings per GPU; default 0, CPU only).
-
-The local pool's recycling limits come from the environment too:
-``RNN_DEMO_WORKER_MAX_JOBS`` (jobs before a worker is replaced) and
-``RNN_DEMO_WORKER_MAX_MB`` (resident MiB above which a worker is replaced
-after its job); ``RNN_DEMO_WORKER_THREADS`` sets each worker's compute
-threads (default: the cores shared out among the workers).
-
-Both pools answer to :class:`Pool`; callers use ``run`` and nothing else of
-either, so the same code runs on one machine and on many.
+:class:`Pool` is what callers see (``run``, ``status``, ``close``); :func:`make_pool`
+picks a :class:`~rnn_demo.compute.ray_pool.RayPool` when ``RNN_DEMO_RAY_ADDRESS``
+is set, else a local :class:`~rnn_demo.compute.local_pool.WorkerPool`, so the same
+code runs on one machine and on many. The variables are in docs/hosting.md.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
 
-from rnn_demo.compute.local_pool import (
-    DEFAULT_MAX_JOBS,
-    DEFAULT_MAX_MEMORY_MB,
-    STOP_GRACE_SECONDS,
-    PoolStatus,
-    WorkerPool,
-)
 from rnn_demo.config import ConfigError
+from rnn_demo.errors import UserError
 
 RAY_ADDRESS_VARIABLE = "RNN_DEMO_RAY_ADDRESS"
 RAY_GPUS_VARIABLE = "RNN_DEMO_RAY_GPUS"
@@ -40,8 +23,50 @@ MAX_JOBS_VARIABLE = "RNN_DEMO_WORKER_MAX_JOBS"
 MAX_MEMORY_VARIABLE = "RNN_DEMO_WORKER_MAX_MB"
 THREADS_VARIABLE = "RNN_DEMO_WORKER_THREADS"
 
+# A worker is replaced after this many jobs (each training leaves it ~10 MiB
+# bigger), or, on the local pool, when it ends a job above this many MiB.
+DEFAULT_MAX_JOBS = 4
+DEFAULT_MAX_MEMORY_MB = 1500.0
+STOP_GRACE_SECONDS = 5.0
+SHUTTING_DOWN = "the server is shutting down"
 
-class Pool(Protocol):
+
+class WorkerFailed(UserError):
+    """A worker died, hung or was replaced mid-job; the message is for people."""
+
+
+class WorkersBusy(UserError):
+    """No worker became free in time for a short job."""
+
+    def __init__(self, message: str = "every worker is busy training; try again when a training has finished"):
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    """``jobs``: how many jobs of each name have run (finished or failed)."""
+
+    size: int
+    busy: int
+    pids: tuple[int, ...]
+    replaced: int
+    jobs: dict[str, int]
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One call of :meth:`Pool.run`: the job, its arguments and how its caller follows it."""
+
+    name: str
+    args: tuple
+    on_event: Callable[[tuple], None] | None = None
+    stop: Callable[[], bool] | None = None
+    timeout: float | None = None
+
+
+class Pool(ABC):
+    """Runs the jobs of :data:`rnn_demo.compute.jobs.JOBS` off the calling process."""
+
     executor_name: str  # "local" or "ray"
 
     def run(
@@ -52,10 +77,28 @@ class Pool(Protocol):
         stop: Callable[[], bool] | None = None,
         timeout: float | None = None,
         wait_for_worker: float | None = None,
-    ): ...
+    ):
+        """Run job ``name`` (see :data:`rnn_demo.compute.jobs.JOBS`) with ``args``; return its value.
 
+        ``on_event`` receives the job's events (e.g. ``("progress", Progress)``)
+        in this thread. ``stop`` is polled; once it is true the job is asked to
+        stop, and ended with its worker if it has not finished ``stop_grace``
+        seconds later. ``timeout`` bounds the job from its start (the worker is
+        ended past it). ``wait_for_worker`` bounds the wait for a free worker
+        (on Ray: a free slot, then the cluster starting the task), and
+        :class:`WorkersBusy` comes after it. Raises :class:`~rnn_demo.compute.jobs.JobError`
+        for input the job refused and :class:`WorkerFailed` when the worker
+        died or had to be ended.
+        """
+        return self._run(JobRequest(name, args, on_event, stop, timeout), wait_for_worker)
+
+    @abstractmethod
+    def _run(self, request: JobRequest, wait_for_worker: float | None): ...
+
+    @abstractmethod
     def status(self) -> PoolStatus: ...
 
+    @abstractmethod
     def close(self) -> None: ...
 
 
@@ -115,6 +158,8 @@ def make_pool(
         max_memory_mb = _positive(MAX_MEMORY_VARIABLE, float, DEFAULT_MAX_MEMORY_MB)
     address = ray_address()
     if address is None:
+        from rnn_demo.compute.local_pool import WorkerPool
+
         return WorkerPool(size, max_jobs=max_jobs, max_memory_mb=max_memory_mb, stop_grace=stop_grace,
                           threads=_positive(THREADS_VARIABLE, int, None))
     from rnn_demo.compute.ray_pool import RayPool

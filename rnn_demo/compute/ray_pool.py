@@ -1,43 +1,10 @@
-"""The Keras jobs on a Ray cluster, behind the same ``run`` as the local pool.
+"""The Keras jobs on a Ray cluster, behind the same :class:`~rnn_demo.compute.pool.Pool` as the local pool.
 
-:class:`RayPool` runs each job of :data:`rnn_demo.compute.jobs.JOBS` as a Ray task
-(``@ray.remote`` function) on whatever cluster ``address`` names, so several
-app replicas and CLI runs share one set of machines, GPUs included. Its
-:meth:`RayPool.run` has :meth:`rnn_demo.compute.local_pool.WorkerPool.run`'s signature and
-promises: events stream back to ``on_event``, ``stop`` asks the job to stop and
-ends it ``stop_grace`` seconds later if it has not, a worker that dies fails
-only its job (:class:`~rnn_demo.compute.local_pool.WorkerFailed`) and a refused input
-comes back as :class:`~rnn_demo.compute.jobs.JobError` with its message.
-
-How a job talks to the process waiting for it: every pool owns one small
-*mailbox* actor (``put``/``take`` for events, ``request_stop``/``stop_requested``
-for stop requests, one slot per job). The task sends its events there without
-waiting; this process polls ``take`` every :data:`EVENT_POLL_SECONDS` while it
-``ray.wait``-s on the task. The task asks ``stop_requested`` at most every
-:data:`STOP_POLL_SECONDS`; a job whose mailbox is gone (its replica died) is
-treated as asked to stop. One actor per pool rather than per job: an actor is
-a process.
-
-Resources: a training takes ``num_cpus`` CPUs and ``num_gpus`` of a GPU
-(fractional, e.g. 0.25, so four trainings from any replicas share one GPU);
-the other jobs take one CPU. A worker process serves ``max_jobs`` jobs and is
-then replaced (Ray's ``max_calls``), as the local pool recycles its workers;
-a GPU training gets a fresh process each time, kept apart from the CPU jobs'
-processes (GPU memory is freed only when the process ends), and a job that
-asked for no GPU sees none. Ray's memory monitor, not this pool,
-ends a worker that outgrows its node.
-
-The code reaches the cluster with the connection: the pool connects with a
-job-level ``runtime_env`` whose ``py_modules`` holds the ``rnn_demo`` package
-(a few MB, uploaded once per version and cached on each node), so every
-worker runs the caller's version of the jobs; nodes need only Ray, Keras and
-a backend installed. A process that connected to Ray itself keeps its own
-``runtime_env``: on a local head its workers import the package from the
-driver's working directory, which Ray puts on their ``sys.path``.
-
-Ray is optional (``requirements-ray.txt``) and imported only when a pool is
-made; this module, like :mod:`rnn_demo.compute.jobs`, imports no Keras, so the web
-process can make a pool and follow its jobs without paying for TensorFlow.
+Each job runs as a Ray task on the cluster at ``address``, so app replicas and
+CLI runs share one set of machines, GPUs included. Events and stop requests
+travel through one small *mailbox* actor per pool; the package itself is
+shipped with the connection (``py_modules``). Ray is optional and imported
+only when a pool is made; this module imports no Keras. See docs/hosting.md.
 """
 
 from __future__ import annotations
@@ -49,20 +16,13 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
-from rnn_demo.compute import jobs
-from rnn_demo.compute.local_pool import (
-    DEFAULT_MAX_JOBS,
-    STOP_GRACE_SECONDS,
-    PoolStatus,
-    WorkerFailed,
-    WorkersBusy,
-)
+from rnn_demo.compute import jobs, pool
+from rnn_demo.compute.follow import follow
 from rnn_demo.errors import UserError
 
-# How often the waiting process collects a job's events (the local pool's rhythm).
+# How often the waiting process collects a job's events.
 EVENT_POLL_SECONDS = 0.1
 # How often a running job asks whether it should stop (an actor call each time).
 STOP_POLL_SECONDS = 0.1
@@ -198,7 +158,7 @@ def _check_reachable(address: str) -> None:
         ) from None
 
 
-class RayPool:
+class RayPool(pool.Pool):
     """Jobs on the Ray cluster at ``address``; :meth:`run` as in :class:`~rnn_demo.compute.local_pool.WorkerPool`.
 
     ``size`` bounds the jobs this pool (one app replica, one CLI run) has on
@@ -216,8 +176,8 @@ class RayPool:
         *,
         num_cpus: float = 1,
         num_gpus: float = 0.0,
-        max_jobs: int = DEFAULT_MAX_JOBS,
-        stop_grace: float = STOP_GRACE_SECONDS,
+        max_jobs: int = pool.DEFAULT_MAX_JOBS,
+        stop_grace: float = pool.STOP_GRACE_SECONDS,
     ):
         if size < 1:
             raise ValueError(f"a pool needs at least one job slot; got {size}")
@@ -266,40 +226,24 @@ class RayPool:
         self._backend_info: dict | None = None
         self._backend_probe: threading.Thread | None = None
 
-    # -- the one method callers use
-
-    def run(
-        self,
-        name: str,
-        *args,
-        on_event: Callable[[tuple], None] | None = None,
-        stop: Callable[[], bool] | None = None,
-        timeout: float | None = None,
-        wait_for_worker: float | None = None,
-    ):
-        """Run job ``name`` with ``args`` on the cluster; return its value.
-
-        The arguments mean what they mean for :meth:`rnn_demo.compute.local_pool.WorkerPool.run`;
-        ``wait_for_worker`` bounds the wait for a free slot in this pool and
-        then for the cluster to start the task (:class:`WorkersBusy` after
-        it), and ``timeout`` counts from the task's start.
-        """
-        if name not in jobs.JOBS:
-            raise ValueError(f"unknown job {name!r}; expected one of {', '.join(jobs.JOBS)}")
+    def _run(self, request: pool.JobRequest, wait_for_worker: float | None):
+        if request.name not in jobs.JOBS:
+            raise ValueError(f"unknown job {request.name!r}; expected one of {', '.join(jobs.JOBS)}")
         asked_at = time.monotonic()
         if not self._slots.acquire(timeout=-1 if wait_for_worker is None else wait_for_worker):
-            raise _busy()
+            raise pool.WorkersBusy()
         try:
             if self._closed:
-                raise WorkerFailed("the server is shutting down")
+                raise pool.WorkerFailed(pool.SHUTTING_DOWN)
             job_id = next(self._job_ids)
+            start_by = None if wait_for_worker is None else asked_at + wait_for_worker
             try:
-                return self._follow(job_id, name, args, on_event, stop, timeout, wait_for_worker, asked_at)
+                return self._follow(job_id, request, start_by)
             finally:
                 with self._lock:
                     self._running.pop(job_id, None)
                     self._pids.pop(job_id, None)
-                    self._jobs_run[name] += 1
+                    self._jobs_run[request.name] += 1
                 self._forget(job_id)
         finally:
             self._slots.release()
@@ -318,11 +262,11 @@ class RayPool:
             self._backend_info = self.run("warm_up")
         return self._backend_info
 
-    def status(self) -> PoolStatus:
+    def status(self) -> pool.PoolStatus:
         """Slots, busy slots, the worker pids of running jobs (each on its node), workers
         lost (crashed or ended), and how many jobs of each name have run."""
         with self._lock:
-            return PoolStatus(self.size, len(self._running), tuple(self._pids.values()), self._lost,
+            return pool.PoolStatus(self.size, len(self._running), tuple(self._pids.values()), self._lost,
                               dict(self._jobs_run))
 
     def close(self) -> None:
@@ -344,49 +288,18 @@ class RayPool:
 
     # -- internals
 
-    def _follow(self, job_id, name, args, on_event, stop, timeout, wait_for_worker, asked_at):
-        ray = self._ray
-        task = self._training_task if name in TRAINING_JOBS else self._short_task
-        ref = task.remote(self._mailbox, job_id, name, args)
+    def _follow(self, job_id: int, request: pool.JobRequest, start_by: float | None):
+        task = self._training_task if request.name in TRAINING_JOBS else self._short_task
+        ref = task.remote(self._mailbox, job_id, request.name, request.args)
         with self._lock:
             self._running[job_id] = ref
-        started_at: float | None = None
-        stop_asked_at: float | None = None
-        while True:
-            ready, _ = ray.wait([ref], timeout=EVENT_POLL_SECONDS)
-            try:
-                events = self._take(job_id)
-            except WorkerFailed:
-                self._end(ref)
-                raise
-            for kind, payload in events:
-                if kind == "started":
-                    started_at = time.monotonic()
-                    with self._lock:
-                        self._pids[job_id] = payload["pid"]
-                elif kind != "finished" and on_event is not None:
-                    on_event((kind, payload))
-            if ready:
-                return self._result(ref)
-            now = time.monotonic()
-            if self._closed:
-                self._end(ref)
-                raise WorkerFailed("the server is shutting down")
-            if started_at is None and wait_for_worker is not None and now - asked_at > wait_for_worker:
-                ray.cancel(ref, force=True)
-                raise _busy()
-            if stop_asked_at is None and stop is not None and stop():
-                self._mailbox.request_stop.remote(job_id)
-                stop_asked_at = now
-            if stop_asked_at is not None and now - stop_asked_at > self.stop_grace:
-                self._end(ref)
-                raise WorkerFailed(
-                    f"the worker did not stop within {self.stop_grace:g} s of being asked, "
-                    "so it was ended and replaced"
-                )
-            if timeout is not None and started_at is not None and now - started_at > timeout:
-                self._end(ref)
-                raise WorkerFailed(f"the job did not finish within {timeout:g} s, so its worker was ended")
+        try:
+            # stop_cap=1: a job is ended one grace after the stop request, however chatty.
+            follow(_Running(self, job_id, ref, request.on_event, start_by), request, self.stop_grace, stop_cap=1)
+        except pool.WorkerFailed:
+            self._end(ref)
+            raise
+        return self._result(ref)
 
     def _result(self, ref):
         ray = self._ray
@@ -398,12 +311,12 @@ class RayPool:
             raise error.cause from error  # a bug in a job: keep both tracebacks
         except ray.exceptions.OutOfMemoryError:
             self._count_lost()
-            raise WorkerFailed(
+            raise pool.WorkerFailed(
                 "the worker ran out of memory on its node and Ray ended it; try a smaller model or batch"
             ) from None
         except ray.exceptions.RayError as error:
             self._count_lost()
-            raise WorkerFailed(
+            raise pool.WorkerFailed(
                 "the worker stopped unexpectedly (killed, out of memory, crashed, or its node left "
                 f"the cluster): {type(error).__name__}"
             ) from None
@@ -424,12 +337,47 @@ class RayPool:
         except ray.exceptions.RayActorError:
             # The mailbox died (its node left): later jobs get a new one; this one is lost.
             self._mailbox = self._mailbox_class.remote()
-            raise WorkerFailed("lost contact with the job on the Ray cluster") from None
+            raise pool.WorkerFailed("lost contact with the job on the Ray cluster") from None
 
     def _forget(self, job_id: int) -> None:
         if not self._closed:
             self._mailbox.forget.remote(job_id)
 
 
-def _busy() -> WorkersBusy:
-    return WorkersBusy("every worker is busy training; try again when a training has finished")
+class _Running:
+    """A job's task on the cluster, as :func:`~rnn_demo.compute.follow.follow` sees it."""
+
+    def __init__(self, owner: RayPool, job_id: int, ref, on_event, start_by: float | None):
+        self.owner = owner
+        self.job_id = job_id
+        self.ref = ref
+        self.on_event = on_event
+        self.start_by = start_by  # the task must start by then, or the cluster is too busy
+        self.started_at: float | None = None
+        self.ready = False
+
+    def poll(self) -> bool:
+        owner = self.owner
+        ready, _ = owner._ray.wait([self.ref], timeout=EVENT_POLL_SECONDS)
+        self.ready = bool(ready)
+        events = owner._take(self.job_id)
+        for kind, payload in events:
+            if kind == "started":
+                self.started_at = time.monotonic()
+                with owner._lock:
+                    owner._pids[self.job_id] = payload["pid"]
+            elif kind != "finished" and self.on_event is not None:
+                self.on_event((kind, payload))
+        if not self.ready:
+            if owner._closed:
+                raise pool.WorkerFailed(pool.SHUTTING_DOWN)
+            if self.started_at is None and self.start_by is not None and time.monotonic() > self.start_by:
+                owner._ray.cancel(self.ref, force=True)
+                raise pool.WorkersBusy()
+        return bool(events)
+
+    def done(self) -> bool:
+        return self.ready
+
+    def ask_stop(self) -> None:
+        self.owner._mailbox.request_stop.remote(self.job_id)
