@@ -48,7 +48,7 @@ from rnn_demo.engine.scoring import BatchLoss, Scores, score, validation_schedul
 # (unroll the 16 timesteps, compile with XLA) per architecture on the TensorFlow
 # backend, whichever was measured faster as the app's workers train (one thread,
 # the chapter's 100 iterations, same accuracy): unrolled for the RNNs and LSTMs,
-# XLA for the GRUs. The figures are in docs/performance.md.
+# XLA for the GRUs. The figures: docs/performance.md, "What makes the engine fast".
 TF_STEP_OPTIONS: dict[str, tuple[bool, bool]] = {
     "rnn": (True, False),
     "birnn": (True, False),
