@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
@@ -78,14 +80,24 @@ def open_store(url: str | os.PathLike | None = None, *, limits: RunLimits | None
     engine = _engine(location, busy_seconds)
     store = RunStore(engine, location.shown, limits or RunLimits.from_env())
     try:
-        with store_failures(location.shown, "open it"), engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-            command.upgrade(alembic_config(connection), "head")
+        with store_failures(location.shown, "open it"):
+            _migrate(engine)
     except BaseException:
         store.close()
         raise
     return store
+
+
+def _migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision, under a lock, unless it is there already."""
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    with engine.execution_options(store_reads=True).connect() as connection:
+        if MigrationContext.configure(connection).get_current_revision() == head:
+            return
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        command.upgrade(alembic_config(connection), "head")
 
 
 def _engine(location: StoreLocation, busy_seconds: float) -> Engine:
@@ -100,8 +112,10 @@ def _engine(location: StoreLocation, busy_seconds: float) -> Engine:
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" below emits BEGIN itself
         cursor = dbapi_connection.cursor()
-        for pragma in ("auto_vacuum = FULL", "journal_mode = WAL", "synchronous = NORMAL",
-                       "foreign_keys = ON", f"busy_timeout = {int(busy_seconds * 1000)}"):
+        if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:  # a new file: deletions shrink it
+            cursor.execute("PRAGMA auto_vacuum = FULL")
+        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON",
+                       f"busy_timeout = {int(busy_seconds * 1000)}"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
