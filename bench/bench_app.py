@@ -1,44 +1,31 @@
-"""Bench the app: cold start, and the time from a stroke's end to its prediction.
+"""Bench the app: cold start of a real server, and stroke → prediction on the Draw page's path.
 
-1. **Cold start**: a fresh ``streamlit run app.py`` process (``tests/harness.py``'s
-   :class:`Server`, as the tests start it) until the health endpoint
-   ``/_stcore/health`` answers HTTP 200, and until the home page ``/`` does.
-2. **Stroke → prediction**: the pure path the Draw page runs after each stroke:
-   the canvas's RGBA image → :func:`rnn_demo.data.canvas.preprocess_canvas` → the
-   shipped LSTM's NumPy twin's probabilities. Strokes are synthetic digits drawn
-   with Pillow at the canvas's size and pen width (:mod:`rnn_demo.data.canvas`).
+Prints medians over ``--runs``: process start → ``/_stcore/health`` and → ``/``
+answering 200; and the p50/p95 ms of the canvas preprocessing alone and with the
+shipped LSTM twin's prediction, on synthetic strokes. See docs/performance.md.
 
-Each measurement is repeated; the medians of the runs are printed. Usage::
-
-    .venv/bin/python bench/bench_app.py [--runs 3] [--strokes 200]
+    python -m bench.bench_app [--runs 3] [--strokes 200]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from rnn_demo.data.canvas import CANVAS_PIXELS, STROKE_WIDTH  # noqa: E402
-from tests.harness import ARTIFACTS, SERVER_START_SECONDS, Server  # noqa: E402
+from rnn_demo.data.canvas import CANVAS_PIXELS, STROKE_WIDTH
+from tests.harness import ARTIFACTS, SERVER_START_SECONDS, Server, wait_for
 
 
 def cold_start() -> tuple[float, float]:
     """Seconds from process start to ``/`` answering 200, and to the health endpoint doing so."""
     with Server(log_path=ARTIFACTS / "bench_app" / "streamlit.log") as server:
         health = time.perf_counter() - server.started_at  # Server returns once healthy
-        while not server.answers("/"):
-            if time.perf_counter() - server.started_at > SERVER_START_SECONDS:
-                raise RuntimeError(f"/ did not answer within {SERVER_START_SECONDS} s")
-            time.sleep(0.02)
+        wait_for(lambda: server.answers("/"), SERVER_START_SECONDS - health, 0.02,
+                 message=f"/ did not answer within {SERVER_START_SECONDS} s")
         home = time.perf_counter() - server.started_at
     return home, health
 

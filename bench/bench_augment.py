@@ -1,15 +1,11 @@
 """What augmentation costs: images per second, and training time with it on and off.
 
-1. Augmentation alone: ``rnn_demo.data.augment.augmented_sequences`` (thickness,
-   affine warp and the 28→16 reduction) against the reduction alone, images
-   per second, median of several passes over the 4,000 training digits.
-2. Training: for each architecture (each in a fresh process), pairs of runs of
-   the engine with ``augment`` off and on, the order alternating within pairs
-   (a noisy shared machine then hits both sides alike). Prints the median
-   wall seconds of each side and the median over pairs of ``on / off`` wall
-   time and process CPU time (1.0 = free; 2.0 = twice as long).
+Prints the images/s of the augmentation (thickness, affine warp, 28→16 reduction)
+against the reduction alone; then per architecture, each in a fresh process, the
+median wall seconds with ``augment`` off and on and the median over alternating
+pairs of on/off wall and CPU time (1.0 = free). See docs/performance.md.
 
-    python bench/bench_augment.py [--repeats 3] [--iterations 200] [--arch lstm ...]
+    python -m bench.bench_augment [--repeats 3] [--iterations 200] [--arch lstm ...]
 """
 
 from __future__ import annotations
@@ -20,11 +16,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("RNN_DEMO_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
@@ -92,7 +86,7 @@ def main() -> None:
     augmentation_speed(max(5, args.repeats))
     for arch in args.arch:
         subprocess.run(
-            [sys.executable, __file__, "--one", arch, "--repeats", str(args.repeats),
+            [sys.executable, "-m", "bench.bench_augment", "--one", arch, "--repeats", str(args.repeats),
              "--iterations", str(args.iterations)],
             check=True,
         )

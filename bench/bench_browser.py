@@ -1,39 +1,16 @@
 """What a visitor feels, in Chromium against a real server, beside a baseline revision.
 
-For the app in this tree and, with ``--baseline REV``, the same app at git
-revision ``REV`` (checked out in a temporary worktree), runs alternate: a
-fresh server each run, then
+With ``--baseline REV`` the app at git revision ``REV`` (a temporary worktree) runs
+alternately with this tree, a fresh server each run. Prints the medians over
+``--runs`` and the ratio new ÷ baseline of: cold start → ``/draw`` ready; stroke →
+prediction p50/p95 (mouse-up to the answer for that stroke); Train click → first loss
+point and → results (the chapter's LSTM, 100 iterations); last iteration → results
+(where the app marks when its last iteration was heard); and the CPU seconds of the
+web process and of Chromium during the training. Each figure is read when the page's
+DOM changes (:func:`wait_for_dom`). See docs/performance.md.
 
-1. **cold start → /draw ready**: from starting ``streamlit run app.py`` to the
-   ``/draw`` page's ready marker with the script run over (the shipped model
-   loaded);
-2. **stroke → prediction** (p50/p95 over ``--strokes`` strokes): from the
-   mouse-up of a stroke on the canvas to the prediction *for that stroke* on
-   screen. An app that marks it (``st-key-drawn-strokes-<n>``, this tree: the
-   canvas also sends pictures while the pen moves, so a changed value alone
-   could be a mid-stroke answer) is timed to that marker; an older app, which
-   answers on mouse-up only, to a change in its probability chart's bars;
-3. **Train click → first loss point**: on ``/train`` with the chapter's LSTM
-   recipe, from the click to the live curve's first point;
-4. **Train click → results**: to the ``completed`` status marker;
-5. **last iteration → results**: from when the web process heard of the run's
-   last iteration (``time.time()``, written into the result by the app:
-   ``st-key-train-last-iteration-ms-<t>``) to the browser's ``Date.now()`` when
-   the ``completed`` marker appeared (same machine, same clock). Older apps do
-   not say when, so they have no figure here;
-6. **server CPU during the training**: the web process's own CPU seconds
-   (``/proc/PID/stat``, workers excluded) from the click to the results: the
-   cost of the live view's pace.
-
-With ``--trainings K`` each run trains the recipe K times, each from a fresh
-``/train`` page (a new visitor; the workers stay warm), and the worst *last
-iteration → results* and how many exceeded 0.5 s are printed too.
-
-Each figure is read in the page the moment its DOM changes (a
-``MutationObserver``, :func:`wait_for_dom`), not by polling every frame. Medians
-over ``--runs`` runs are printed with the ratio new ÷ baseline. Only loopback traffic.
-
-    python bench/bench_browser.py [--runs 3] [--strokes 20] [--trainings 1] [--baseline 2b3c007] [--json]
+    python -m bench.bench_browser [--runs 3] [--strokes 20] [--trainings 1] [--baseline REV]
+        [--browser-nice 0] [--json]
 """
 
 from __future__ import annotations
@@ -48,14 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
-
-from tests.harness import (  # noqa: E402
+from tests.harness import (
     ARTIFACTS,
     CURVE_POINTS_JS,
+    RECIPE,
+    ROOT,
     Server,
     browser_cpu_seconds,
     cpu_seconds,
@@ -71,7 +47,6 @@ TIMEOUT_MS = 180_000
 TRAINING_FIGURES = ("click_to_first_loss_point", "click_to_results", "last_iteration_to_results",
                     "server_cpu_training", "browser_cpu_training")
 STROKE_TIMEOUT_MS = 30_000  # a stroke unanswered this long is reported as missed
-RECIPE = "arch=lstm&hidden=64&lr=0.01&batch=500&iterations=100"
 # The /draw panel's answer as a string: the Prediction metric and the probability
 # bars (Plotly's bar trace in an older app, HTML bars titled "class: p" here).
 ANSWER_JS = """() => {
@@ -108,11 +83,9 @@ STROKES = [
 def wait_for_dom(page, condition_js: str, timeout_ms: float):
     """``condition_js``'s first truthy value, checked whenever the page's DOM changes.
 
-    A ``MutationObserver`` rather than Playwright's polling: polling on every
-    animation frame kept the co-located Chromium drawing frames 60 times a second
-    (0.4-0.6 CPU seconds per training of the recipe, taken from the server and its
-    worker on two cores), and a coarser interval would blur the times. Raises
-    Playwright's ``TimeoutError`` after ``timeout_ms``.
+    A ``MutationObserver`` rather than Playwright's polling on every animation frame,
+    which keeps Chromium drawing and takes CPU from the server beside it (a coarser
+    interval would blur the times). Raises Playwright's ``TimeoutError`` after ``timeout_ms``.
     """
     value = page.evaluate(f"""() => new Promise(resolve => {{
         const condition = {condition_js};
@@ -184,7 +157,7 @@ def one_run(root: Path, browser, strokes: int, trainings: int) -> dict:
 def one_training(page, server) -> dict:
     """The chapter's recipe trained from a fresh ``/train`` page; its figures, in seconds."""
     figures = {}
-    page.goto(f"{server.base}/train?{RECIPE}")
+    page.goto(f"{server.base}/train?{RECIPE}&iterations=100")
     wait_until_idle(page, ready="train", timeout_ms=TIMEOUT_MS)
     cpu_before = cpu_seconds(server.pid)
     browser_cpu_before = browser_cpu_seconds(server.pid)

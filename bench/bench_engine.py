@@ -1,21 +1,12 @@
-"""The training engine against a plain ``model.fit`` on the same model and data.
+"""The training engine against a plain ``model.fit`` on the same model, data and minibatches.
 
-For each architecture (each in a fresh process), in pairs whose order alternates (engine first, then
-plain first: drift and clean-up on a noisy machine hit both sides alike) runs:
+Per architecture, each in a fresh process, alternating pairs of ``train`` (the app's
+engine) and build + ``fit`` + ``evaluate``, model building included on both sides.
+Prints the median wall seconds of each side and the median over pairs of plain ÷ engine
+wall and CPU time (≥ 1: the engine is no slower). See docs/performance.md.
 
-* engine: ``rnn_demo.engine.training.train`` (progress callback, per-iteration loss,
-  interim validation, final scoring and confusion matrix);
-* plain: build, compile, ``model.fit`` over the same minibatches for the same
-  number of iterations, then ``model.evaluate`` on the validation split.
-
-Both sides' times include building and compiling the model. Prints the median
-wall seconds of each, the median over pairs of ``plain / engine`` wall time
-(≥ 1 means the engine is as fast or faster; the target is ≥ 0.95), and the
-same ratio of process CPU time, which other virtual machines' load (steal
-time on a shared host) disturbs less than wall time.
-
-    python bench/bench_engine.py [--repeats 6] [--iterations 100]
-        [--dataset mnist] [--data-dir DIR] [--arch lstm ...]   (default: 6 repeats)
+    python -m bench.bench_engine [--repeats 6] [--iterations 100] [--dataset mnist]
+        [--data-dir DIR] [--arch lstm ...]
 """
 
 from __future__ import annotations
@@ -25,18 +16,15 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from rnn_demo.config import ARCHITECTURES, TrainConfig  # noqa: E402
-from rnn_demo.data.sources import load_dataset  # noqa: E402
-from rnn_demo.engine.batches import batch_plan  # noqa: E402
-from rnn_demo.engine.models import build_model, compile_model  # noqa: E402
-from rnn_demo.engine.training import train  # noqa: E402
+from rnn_demo.config import ARCHITECTURES, TrainConfig
+from rnn_demo.data.sources import load_dataset
+from rnn_demo.engine.batches import batch_plan
+from rnn_demo.engine.models import build_model, compile_model
+from rnn_demo.engine.training import train
 
 
 def plain_fit(config: TrainConfig, dataset) -> float:
@@ -62,11 +50,10 @@ def main() -> None:
     parser.add_argument("--arch", nargs="*", default=list(ARCHITECTURES))
     args = parser.parse_args()
     if len(args.arch) > 1:
-        # One fresh process per architecture: in one long-lived process the
-        # later architectures' timings picked up what the earlier ones left
-        # behind (the deep GRU measured 0.84–0.92 there, 1.08 on its own).
+        # One fresh process per architecture: in one long-lived process the later
+        # architectures' timings pick up what the earlier ones left behind.
         for index, arch in enumerate(args.arch):
-            command = [sys.executable, __file__, "--arch", arch, "--repeats", str(args.repeats),
+            command = [sys.executable, "-m", "bench.bench_engine", "--arch", arch, "--repeats", str(args.repeats),
                        "--iterations", str(args.iterations), "--dataset", args.dataset]
             if args.data_dir:
                 command += ["--data-dir", args.data_dir]

@@ -1,15 +1,13 @@
 """The whole ``train`` command against a plain Keras script, on full Fashion-MNIST.
 
-Runs, alternately and as separate processes (imports, loading and reduction
-included on both sides):
+Runs, alternately and as separate processes (imports, loading and reduction included),
+``python -m rnn_demo train --dataset fashion ... --json`` and ``python -m
+bench.plain_keras_script DIR``; prints each run, then the median wall time of each,
+the ratio plain ÷ engine (≥ 1: the command is no slower) and both validation
+accuracies. See docs/performance.md.
 
-* ``python -m rnn_demo train --dataset fashion --data-dir DIR --arch lstm --iterations 300 --json``
-* ``python bench/plain_keras_script.py DIR --arch lstm --iterations 300``
-
-and prints the median wall time of each, ``ratio = plain / engine`` (≥ 1: the
-command is no slower) and both validation accuracies.
-
-    python bench/bench_fashion.py [--data-dir /usr/share/datasets/fashion-mnist] [--repeats 3]
+    python -m bench.bench_fashion [--data-dir /usr/share/datasets/fashion-mnist] [--arch lstm]
+        [--iterations 300] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -43,7 +41,7 @@ def main() -> None:
         "--arch", args.arch, "--iterations", str(args.iterations), "--json",
     ]
     plain_command = [
-        sys.executable, "bench/plain_keras_script.py", args.data_dir,
+        sys.executable, "-m", "bench.plain_keras_script", args.data_dir,
         "--arch", args.arch, "--iterations", str(args.iterations),
     ]
     engine_times, plain_times = [], []

@@ -1,38 +1,31 @@
 """Latency of the gradient view for one digit, beside the forward trace it accompanies.
 
-Run: ``.venv/bin/python bench/bench_gradients.py [--hidden-units 64] [--repeats 100] [--rounds 5]``.
+Per architecture, on one CPU core with untrained weights (latency does not depend on
+them), rounds that time ``gradient_trace`` (the forward pass with every record kept, and
+backpropagation through time) and ``NumpyModel.trace`` in turn; prints the p50/p95 of
+each over all calls and the median over rounds of the p50 ratio. See docs/performance.md.
 
-For each architecture it times, on one CPU core with untrained weights
-(latency does not depend on them): (a) ``gradient_trace``, the forward pass
-with every record kept plus backpropagation through time to ‖∂L/∂x_t‖ and
-‖∂L/∂h_t‖ of every layer and direction; (b) ``NumpyModel.trace``, the forward
-view the page already draws (every gate, the prefix readouts and the 16-row
-importance). Each round measures both in turn; the table gives the p50 and p95
-over all calls and the median over rounds of the per-round p50 ratio.
+    python -m bench.bench_gradients [--hidden-units 64] [--repeats 100] [--rounds 5]
 """
 
 from __future__ import annotations
 
-import one_core  # noqa: F401 - pins to one core before NumPy starts its threads
+from bench import one_core  # noqa: F401 - pins to one core before NumPy starts its threads
 
 # isort: split
 
-import argparse  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-from functools import partial  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import os
+import platform
+from functools import partial
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.timing import call_durations_ms  # noqa: E402
-from rnn_demo.config import ARCHITECTURES, TrainConfig  # noqa: E402
-from rnn_demo.engine.models import build_model  # noqa: E402
-from rnn_demo.twins.gradients import gradient_trace  # noqa: E402
-from rnn_demo.twins.model import NumpyModel  # noqa: E402
+from bench.timing import call_durations_ms
+from rnn_demo.config import ARCHITECTURES, TrainConfig
+from rnn_demo.engine.models import build_model
+from rnn_demo.twins.gradients import gradient_trace
+from rnn_demo.twins.model import NumpyModel
 
 
 def main() -> None:

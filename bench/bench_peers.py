@@ -1,33 +1,17 @@
 """The training engine against every framework a reader might use instead.
 
-For each architecture, trains the chapter's model (hidden 64, batch 500, Adam
-0.01, the same minibatches) with each side, each run in a fresh process, the
-sides' order rotating from repeat to repeat (drift on a shared machine hits
-them alike), and prints the median of ``--repeats`` runs:
+Per architecture, the chapter's model (hidden 64, batch 500, Adam 0.01, the same
+minibatches) trained by each side in a fresh process, the order rotating between
+repeats: ``engine`` (the app's ``train``), ``keras-tf`` (plain ``fit``), ``keras-xla``
+(``jit_compile=True``), ``keras-jax`` and ``torch`` (native ``nn.RNN``/``GRU``/``LSTM``,
+two threads). Prints Markdown tables of training samples/s, *steady* (after the first
+fifth) and *end to end* (model building to a scored result), beside the *matmul limit*:
+one step's matrix products in NumPy's BLAS. Contenders run in their own interpreters
+(``--jax-python``, ``--torch-python`` or ``$RNN_DEMO_JAX_PYTHON``, ``$RNN_DEMO_TORCH_PYTHON``);
+one that cannot import its framework is reported missing. See docs/performance.md.
 
-* ``engine``: ``rnn_demo.engine.training.train`` as the app runs it (progress after
-  every iteration, interim validation, final scoring);
-* ``keras-tf``: plain ``model.fit`` on the TensorFlow backend;
-* ``keras-xla``: the same with ``jit_compile=True``;
-* ``keras-jax``: plain ``model.fit`` on the JAX backend (its default: XLA);
-* ``torch``: native ``nn.RNN``/``nn.GRU``/``nn.LSTM`` with two threads.
-
-Two figures per side, in training samples per second: *steady* (from the
-first fifth of the run to its last iteration: tracing and warm-up excluded)
-and *end to end* (iterations × batch ÷ the wall time from building the model
-to a scored result, tracing, ``fit``'s clean-up and a validation pass included).
-Beside them, the *matmul limit*: the samples per second at which NumPy's BLAS
-on this machine does the forward, input-gradient and weight-gradient matrix
-products of one training step (the floor of any framework's work), timed on
-one core and counted twice for the two (two-thread OpenBLAS on a busy
-machine spin-waits and reports far less than the cores can do).
-
-Contenders run in their own interpreters (``--jax-python``, ``--torch-python``
-or ``$RNN_DEMO_JAX_PYTHON``, ``$RNN_DEMO_TORCH_PYTHON``; default this one);
-one that cannot import its framework is reported as missing, with the reason.
-
-    python bench/bench_peers.py [--arch rnn lstm] [--repeats 3] [--iterations 200]
-        [--jax-python /tmp/venv-jax/bin/python] [--torch-python /tmp/venv-torch/bin/python]
+    python -m bench.bench_peers [--arch rnn lstm] [--repeats 3] [--iterations 200]
+        [--sides engine torch ...] [--jax-python PYTHON] [--torch-python PYTHON]
 """
 
 from __future__ import annotations
@@ -41,10 +25,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from rnn_demo.config import ARCHITECTURES, TrainConfig
 
-from rnn_demo.config import ARCHITECTURES, TrainConfig  # noqa: E402
+# Put on the contenders' PYTHONPATH: their interpreters have not installed this project.
+ROOT = Path(__file__).resolve().parents[1]
 
 SIDES = ("engine", "keras-tf", "keras-xla", "keras-jax", "torch")
 CONTENDERS = SIDES[1:]
@@ -262,7 +246,7 @@ def _backend_env(side: str) -> dict[str, str]:
 
 
 def _run_child(python: str, side: str, arch: str, iterations: int) -> dict:
-    command = [python, __file__, "--child", side, "--arch", arch, "--iterations", str(iterations)]
+    command = [python, "-m", "bench.bench_peers", "--child", side, "--arch", arch, "--iterations", str(iterations)]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **_backend_env(side)})
     if done.returncode != 0:
         raise RuntimeError(f"{side} {arch} failed:\n{done.stderr[-2000:]}")
@@ -319,7 +303,7 @@ def main() -> None:
             }
             for side, side_runs in runs.items()
         }
-        limit = subprocess.run([sys.executable, __file__, "--limit", "--arch", arch], capture_output=True,
+        limit = subprocess.run([sys.executable, "-m", "bench.bench_peers", "--limit", "--arch", arch], capture_output=True,
                                text=True, check=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
         results[arch]["limit"] = {"steady": json.loads(limit.stdout)["limit"]}
         print(f"{arch}: " + json.dumps({side: {k: round(v, 3) for k, v in values.items()}

@@ -1,32 +1,28 @@
 """Latency of a full NumPy trace of one image versus one eager Keras prediction.
 
-Run: ``.venv/bin/python bench/bench_trace.py [--hidden-units 64] [--repeats 200]``.
+Per architecture, on one CPU core with untrained weights, prints the p50 and p95 ms of
+``NumpyModel.trace`` (every layer, direction, gate, prefix readout and the row
+importance) and of ``model(x, training=False)``, and their p50 ratio. See
+docs/performance.md.
 
-For each architecture it prints the p50 and p95 of (a) ``NumpyModel.trace``:
-every layer, direction, gate, prefix readout and the 16-row importance, and
-(b) ``model(x, training=False)``, Keras's eager call for the same image; both
-on one CPU core, with untrained weights (latency does not depend on them).
+    python -m bench.bench_trace [--hidden-units 64] [--repeats 200]
 """
 
 from __future__ import annotations
 
-import one_core  # noqa: F401 - pins to one core before NumPy starts its threads
+from bench import one_core  # noqa: F401 - pins to one core before NumPy starts its threads
 
 # isort: split
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-from functools import partial  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+from functools import partial
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.timing import call_durations_ms  # noqa: E402
-from rnn_demo.config import ARCHITECTURES, TrainConfig  # noqa: E402
-from rnn_demo.engine.models import build_model  # noqa: E402
-from rnn_demo.twins.model import NumpyModel  # noqa: E402
+from bench.timing import call_durations_ms
+from rnn_demo.config import ARCHITECTURES, TrainConfig
+from rnn_demo.engine.models import build_model
+from rnn_demo.twins.model import NumpyModel
 
 
 def percentiles_ms(function, repeats: int) -> tuple[float, float]:

@@ -1,16 +1,12 @@
 """What "watch it learn" costs training: wall time with the weight snapshots on and off.
 
-The train job (:func:`rnn_demo.compute.jobs.train`) sends the model's twin arrays every
-:func:`~rnn_demo.compute.jobs.weights_interval` iterations. Here the job runs in this
-process with a channel that pickles every event (what a worker's queue does),
-in pairs of runs with snapshots off (``weights_every=0``) and on (the default
-interval), the order alternating within pairs so a noisy shared machine hits
-both sides alike. Prints each side's median wall seconds, the median over
-pairs of ``on / off`` (1.00 = free; on a shared machine its noise can exceed
-the effect), the snapshots sent, and the share of the "on" run's wall time
-spent making and pickling them (timed directly: the cost itself).
+The train job (:func:`rnn_demo.compute.jobs.train`) runs in this process with a channel
+that pickles every event as a worker's queue does, in alternating pairs with snapshots
+off (``weights_every=0``) and on. Prints per architecture the median wall seconds of
+each side, the median on/off ratio (1.00 = free), the snapshots sent and the share of
+the "on" run spent making and pickling them (timed directly). See docs/performance.md.
 
-    python bench/bench_watch.py [--repeats 3] [--iterations 100] [--arch lstm ...]
+    python -m bench.bench_watch [--repeats 3] [--iterations 100] [--arch lstm ...]
 """
 
 from __future__ import annotations
@@ -19,13 +15,10 @@ import argparse
 import os
 import pickle
 import statistics
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("RNN_DEMO_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rnn_demo.compute.jobs import run_job, weights_interval  # noqa: E402
 from rnn_demo.config import TrainConfig  # noqa: E402

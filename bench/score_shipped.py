@@ -1,14 +1,11 @@
-"""Score the shipped models: held-out real digits and drawn digits, as the README's table.
+"""Score the shipped models: held-out real digits and drawn digits, the "Shipped models" table.
 
-Run: ``.venv/bin/python bench/score_shipped.py [--twin] [MODEL.keras ...]``.
+For ``rnn_demo/assets/models/<arch>.keras`` (or the given files) prints, as a Markdown
+table, the accuracy on the embedded sample's 1,000 validation digits (never trained on)
+and on the drawn-digit set (:mod:`rnn_demo.data.drawn_digits`), with the training
+figures from each file's metadata; ``--twin`` scores the NumPy twins (``.npz``) instead.
 
-With no paths it scores ``rnn_demo/assets/models/<arch>.keras`` for the six
-architectures. For each model it prints accuracy on the embedded sample's
-1,000 validation digits (real MNIST digits the shipped models never trained
-on) and on the drawn-digit set (:mod:`rnn_demo.data.drawn_digits`, drawn strokes
-through the app's canvas pipeline), then the training figures from the file's
-own metadata. The Markdown table it prints is the README's "Shipped models"
-table; ``--twin`` scores the NumPy twins (``.npz``) instead of the Keras files.
+    python -m bench.score_shipped [--twin] [MODEL.keras ...]
 """
 
 from __future__ import annotations
@@ -22,7 +19,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("RNN_DEMO_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rnn_demo.app.shipped import SHIPPED_ARCHITECTURES, shipped_model_path, shipped_scores  # noqa: E402
 from rnn_demo.config import ARCHITECTURE_NAMES  # noqa: E402
