@@ -35,6 +35,7 @@ from rnn_demo.compute.pool import RAY_ADDRESS_VARIABLE, RAY_GPUS_VARIABLE, Worke
 from rnn_demo.compute.ray_pool import RayPool  # noqa: E402
 from rnn_demo.config import ConfigError, TrainConfig  # noqa: E402
 from rnn_demo.twins.twin_file import load_twin, twin_from_arrays  # noqa: E402
+from tests.harness import wait_for  # noqa: E402
 
 pytestmark = pytest.mark.slow
 STOP_GRACE = 5.0  # the default; a busy 2-core machine can take seconds per iteration
@@ -77,10 +78,8 @@ def ray_head():
     yield address
     started = _ray_processes_below(os.getpid())
     ray.shutdown()
-    deadline = time.monotonic() + SHUTDOWN_SECONDS
-    while any(process_runs(pid) for pid in started) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not [pid for pid in started if process_runs(pid)], "Ray processes outlived ray.shutdown()"
+    wait_for(lambda: not any(process_runs(pid) for pid in started), SHUTDOWN_SECONDS, 0.2,
+             message="Ray processes outlived ray.shutdown()")
 
 
 @pytest.fixture(scope="module")
