@@ -1,19 +1,15 @@
 """Keras work, as jobs that run in a worker process (local pool or Ray).
 
-The web process never imports Keras: it names a job from :data:`JOBS` and
-passes plain values (configs, bytes, NumPy arrays); a worker runs it and
-sends back plain values (a :class:`~rnn_demo.engine.records.RunRecord`, the model's
-NumPy-twin arrays from :mod:`rnn_demo.twins.twin_file`, bytes). This module imports no
-Keras at the top, so the web process can import it to name jobs; every job
-imports what it needs when it runs.
+The web process names a job from :data:`JOBS` and passes plain values (configs,
+bytes, NumPy arrays); the worker sends plain values back (a
+:class:`~rnn_demo.engine.records.RunRecord`, NumPy-twin arrays, bytes). Keras is
+imported inside each job, never at the top, so the web process can import this.
 
-A job talks to whoever waits for it through a :class:`Channel`: ``report``
-sends an event (``("progress", Progress)`` per training iteration, and
-``("weights", (iteration, twin arrays))`` every few iterations), and
+A job talks to its caller through a :class:`Channel`: ``report`` sends an event
+(``("progress", Progress)``, ``("weights", (iteration, twin arrays))``) and
 ``stop_requested`` says whether the visitor pressed Stop or left. Errors meant
-for people (bad config, data, device or model file) come back as
-:class:`JobError`, whose class lives here, so unpickling it in the web
-process imports nothing heavy.
+for people come back as :class:`JobError`, defined here so that unpickling it
+imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -30,16 +26,11 @@ from rnn_demo.config import TrainConfig
 from rnn_demo.errors import UserError
 
 # Validation passes per live run: a readable curve (a point every tenth of the run)
-# at under a tenth of the time. Each pass over the sample's 1,000 validation digits
-# costs about one training step of the chapter's recipe (~20 ms of a worker's one
-# thread on the 2-core machine): 15 passes were ~11 % of the recipe's 100 iterations.
+# at under a tenth of the time (figures in docs/performance.md).
 LIVE_VALIDATION_POINTS = 10
 WARM_UP_ITERATIONS = 2
-# Weight snapshots per live run, for the "watch it learn" view: each costs a
-# copy of the weights, a NumPy twin and a trip through the worker's queue
-# (1–5 ms on a loaded 2-core machine), so 25 per run cost about 1 % of the
-# chapter's 100 iterations and still refresh faster than the live view polls
-# (bench/bench_watch.py measures it, on and off).
+# Weight snapshots per live run, for *watch it learn*: about 1 % of the recipe's
+# time, and still fresher than the live view redraws (bench/bench_watch.py).
 LIVE_WEIGHT_SNAPSHOTS = 25
 
 
@@ -103,13 +94,9 @@ def warm_up(channel: Channel) -> dict:
     # kept, so a visitor's first run neither waits for them nor finds the worker
     # a hundred MiB bigger afterwards.
     run_engine(defaults.replace(iterations=WARM_UP_ITERATIONS), cached_dataset(defaults.dataset))
-    # What lives now (the frameworks' modules, the recipe's kept model) lives about
-    # as long as the worker: out of the collector's sight, a full collection takes
-    # ~10 ms instead of ~150 ms holding the interpreter, which delayed the result
-    # of every training (the clean-up's collection runs beside its hand-off) and
-    # stalled training steps whenever one ran mid-run. (Should two other shapes
-    # push the recipe's model out of the engine's keep, its few MiB stay until the
-    # worker is recycled, after a handful of jobs.)
+    # What lives now lives about as long as the worker: frozen out of the
+    # collector's sight, a full collection takes ~10 ms instead of ~150 ms
+    # holding the interpreter (see docs/performance.md).
     gc.collect()
     gc.freeze()
     return {"backend": backend_name(), "gpus": gpu_names(), "pid": os.getpid(),
@@ -239,16 +226,9 @@ JOBS: dict[str, Callable] = {
 
 def release_memory() -> None:
     """Give back what a finished job left: Keras's global graph state, Python's
-    garbage, and the C heap's free pages (to the operating system).
-
-    Without this a worker grows by tens of MiB per training (each run builds
-    a new model and traces new functions); with it a warm worker's resident
-    memory stays level from one job to the next. Where the engine keeps
-    compiled models (a worker does, for the next run of the same shape),
-    Keras's session is left alone: clearing it would empty TensorFlow's kernel
-    cache under them, and they are bounded anyway. Workers run this in a
-    thread beside the result's hand-off; its collection holds the interpreter,
-    which is why :func:`warm_up` freezes what lives for good (then ~10 ms).
+    garbage, and the C heap's free pages, so a worker's memory stays level from
+    job to job. Keras's session is kept where the engine keeps compiled models
+    (clearing it would empty TensorFlow's kernel cache under them). See docs/hosting.md.
     """
     import ctypes
     import sys
