@@ -159,7 +159,7 @@ def _check_reachable(address: str) -> None:
 
 
 class RayPool(pool.Pool):
-    """Jobs on the Ray cluster at ``address``; :meth:`run` as in :class:`~rnn_demo.compute.local_pool.WorkerPool`.
+    """Jobs on the Ray cluster at ``address``, through :meth:`~rnn_demo.compute.pool.Pool.run`.
 
     ``size`` bounds the jobs this pool (one app replica, one CLI run) has on
     the cluster at once; more wait (``wait_for_worker``). If this process is
