@@ -1,12 +1,11 @@
 """A visitor's live training without Streamlit: its thread, the shared queue, links."""
 
-import time
-
 from rnn_demo.app.compare import comparison_rows
 from rnn_demo.app.limits import HostLimits, TrainingQueue
 from rnn_demo.app.links import config_from_query, config_to_query
 from rnn_demo.app.live_training import LiveTraining
 from rnn_demo.config import TrainConfig
+from tests.harness import wait_for
 
 
 def test_a_link_round_trips_and_bad_values_fall_back_with_a_message():
@@ -53,9 +52,7 @@ def test_a_closed_session_stops_its_training(worker_pool):
         [TrainConfig(arch="lstm", iterations=2000, batch_size=100)], worker_pool, 1,
         session_alive=lambda: alive["open"],
     ).start()
-    deadline = time.monotonic() + 60
-    while not training.snapshot().train_loss and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: training.snapshot().train_loss, 60, message=None)  # closed mid-training if it can be
     alive["open"] = False
     assert training.wait(60)
     trained = training.snapshot().finished
