@@ -21,6 +21,7 @@ from rnn_demo.compute.local_pool import WorkerPool, cores, default_threads, proc
 from rnn_demo.compute.pool import WorkerFailed, WorkersBusy
 from rnn_demo.config import TrainConfig
 from rnn_demo.twins.twin_file import twin_from_arrays
+from tests.harness import wait_for
 
 pytestmark = pytest.mark.slow
 STOP_GRACE = 3.0
@@ -169,8 +170,7 @@ def test_a_short_job_is_told_when_every_worker_is_busy(pool):
 
 def test_a_session_job_keeps_the_curve_when_its_worker_dies(pool):
     job = LiveTraining([TrainConfig(arch="lstm", iterations=2000)], pool, 1).start()
-    while len(job.snapshot().train_loss) < 5:
-        time.sleep(0.05)
+    wait_for(lambda: len(job.snapshot().train_loss) >= 5, 60, message="no 5 losses within 60 s")
     os.kill(busy_pid(pool), signal.SIGKILL)
     assert job.wait(60)
     snapshot = job.snapshot()
