@@ -186,9 +186,10 @@ class StoreContract:
             store.save_run(alice, small_run(twin=blob))
             saved = store.save_run(alice, small_run(twin=blob))
             assert [run.id for run in saved.removed] == [oldest] and "1 MB" in saved.removed[0].reason
+            kept = store.save_run(bob, small_run(twin=blob[:100_000])).id
             with pytest.raises(StoreFull, match="none of your older runs"):
-                store.save_run(bob, small_run(twin=blob))
-            assert store.list_runs(bob) == [] and len(store.list_runs(alice)) == 2
+                store.save_run(bob, small_run(twin=blob))  # removing bob's run is not enough: all undone
+            assert [run.id for run in store.list_runs(bob)] == [kept] and len(store.list_runs(alice)) == 2
             with pytest.raises(StoreFull, match="more than the store's limit"):
                 store.save_run(bob, small_run(twin=blob * 3))
 
