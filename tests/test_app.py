@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ from rnn_demo.app.limits import HostLimits
 from rnn_demo.app.links import QUERY_FIELDS, config_from_query, config_to_query
 from rnn_demo.ui import resources
 from rnn_demo.ui.navigation import PAGE, PAGES
-from tests.harness import HEADINGS
+from tests.harness import HEADINGS, wait_for
 
 os.environ["RNN_DEMO_OFFLINE"] = "1"
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -49,14 +48,6 @@ def click(at: AppTest, label: str) -> AppTest:
     matches[0].click().run()
     assert not at.exception, [error.value for error in at.exception]
     return at
-
-
-def wait_for(condition, seconds: float = TRAINING_SECONDS) -> None:
-    """Poll ``condition`` (the app's own state) until it holds; fail after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the app never reached the state waited for"
-        time.sleep(0.05)
 
 
 def finish_training(at: AppTest) -> AppTest:
@@ -110,7 +101,8 @@ def test_train_page_trains_and_streams_the_curve():
         queue.enter(ticket)
     try:
         training = click(at, "Train").session_state["training"]
-        wait_for(lambda: training.snapshot().queue_state is not None)  # the thread has asked the queue
+        wait_for(lambda: training.snapshot().queue_state is not None, TRAINING_SECONDS,  # it asked the queue
+                 message="the training never asked the queue")
         at.run()
         # The live view (fragment) shows the training's place in the queue, and nothing trains yet.
         state = training.snapshot().queue_state
