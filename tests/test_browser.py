@@ -11,8 +11,6 @@ by hand for the README).
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from rnn_demo.ui.markers import CSS_KEY_PREFIX, READY_KEY_PREFIX
@@ -28,6 +26,7 @@ from tests.harness import (
     page_url,
     ready_selector,
     status_selector,
+    wait_for,
     wait_until_idle,
 )
 
@@ -192,15 +191,13 @@ def test_training_streams_a_growing_curve_and_stop_works(server, page):
     wait_until_idle(page, ready="train")
     page.get_by_role("button", name="Train", exact=True).click()
     counts: list[int] = []  # points on the live curve, polled once a second
-    deadline = time.monotonic() + RESULT_TIMEOUT_MS / 1000
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(1000)
+
+    def curve_grew() -> bool:
         counts.append(_curve_points(page))
         drawn = [count for count in counts if count > 0]
-        if len(drawn) >= 2 and drawn[-1] > drawn[0]:
-            break
-    drawn = [count for count in counts if count > 0]
-    assert len(drawn) >= 2 and drawn[-1] > drawn[0], f"the live curve did not grow: {counts}"
+        return len(drawn) >= 2 and drawn[-1] > drawn[0]
+
+    wait_for(curve_grew, RESULT_TIMEOUT_MS / 1000, 1.0, message=lambda: f"the live curve did not grow: {counts}")
     screenshot(page, "train-live")
     page.get_by_role("button", name="Stop").click()
     # The run ends early on request, keeping its model: the "stopped" result, not "completed".
