@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, event, func, select, update
 
 import rnn_demo
 from rnn_demo.config import ConfigError, TrainConfig
+from rnn_demo.errors import UserError
 from rnn_demo.store import (
     NewRun,
     RunLimits,
@@ -155,6 +156,8 @@ class StoreContract:
         with pytest.raises(RunNotFound):
             store.delete(bob, run_id)
         assert store.rename(alice, run_id, "  a\tnew\nname " + "x" * 200) == ("a new name " + "x" * 200)[:NAME_MAX]
+        with pytest.raises(UserError, match="printable"):
+            store.rename(alice, run_id, " \n\x07 ")
         store.delete(alice, run_id)
         with pytest.raises(RunNotFound, match="deleted or has expired"):
             store.get_run(run_id)

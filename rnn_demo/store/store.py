@@ -35,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 
+from rnn_demo.errors import UserError
 from rnn_demo.store.errors import RunNotFound, StoreFull, store_failures
 from rnn_demo.store.runs import (
     NewRun,
@@ -76,9 +77,9 @@ def open_store(url: str | os.PathLike | None = None, *, limits: RunLimits | None
     means ``$RNN_DEMO_DATABASE_URL``, else ``$RNN_DEMO_HOME/runs.sqlite``.
     ``limits`` default to :meth:`RunLimits.from_env`. Raises :class:`StoreError`.
     """
-    location = store_location(url)
+    location, limits = store_location(url), limits or RunLimits.from_env()
     engine = _engine(location, busy_seconds)
-    store = RunStore(engine, location.shown, limits or RunLimits.from_env())
+    store = RunStore(engine, location.shown, limits)
     try:
         with store_failures(location.shown, "open it"):
             _migrate(engine)
@@ -228,7 +229,7 @@ class RunStore:
         """Rename one of ``owner``'s runs; the name as stored (one line, capped)."""
         owner, run_id, name = check_owner(owner), check_run_id(run_id), clean_name(name)
         if not name:
-            raise ValueError("a run's new name must have at least one printable character")
+            raise UserError("A run's name needs at least one printable character.")
         with self._write("rename a run") as connection:
             changed = connection.execute(
                 update(runs).where(runs.c.id == run_id, runs.c.owner == owner)
