@@ -1,23 +1,16 @@
-"""``python -m rnn_demo explain``: everything the pages show about one digit, as JSON.
+"""``rnn-demo explain``: everything the pages show about one digit, as JSON.
 
-:func:`explain_digit` gathers, for one ``(16, 16)`` image and a NumPy twin of a
-model, the numbers of the trace (:mod:`rnn_demo.twins.model`) and of the gradients
-through time (:mod:`rnn_demo.twins.gradients`) into a JSON-ready dict;
-:func:`explain_model_file` does it for digit ``index`` of a data set's
-validation/test split and a saved ``.keras`` file, adding where both came from.
+:func:`explain_digit` gathers the trace and the gradients through time of one
+``(16, 16)`` image under a NumPy twin; :func:`explain_model_file` does it for digit
+``index`` of a saved model's validation/test split. Keys (timestep ``t`` = row ``t + 1``):
 
-Keys (timestep ``t`` = input row ``t + 1`` everywhere):
-
-* ``true_class`` (``None`` for an image without a label), ``predicted_class``;
-* ``loss_class``: the class whose cross-entropy L the gradients differentiate
-  (the true class; the predicted class when there is none), and ``loss``;
-* ``probabilities`` (10); ``readout_probabilities`` (16 × 10): the prediction had
-  the image ended after each row; ``row_importance`` (16): the drop in the
-  predicted class's probability when that row is set to 0;
-* ``input_gradient_norms`` (16): ``‖∂L/∂x_t‖₂``, x_t the t-th 16-pixel row;
-* ``state_gradient_norms``: ``{"recurrent_1/forward": 16 values of ‖∂L/∂h_t‖₂, …}``
-  for every recurrent layer and direction; ``cell_gradient_norms`` the same
-  for ``‖∂L/∂c_t‖₂`` of LSTM layers (empty for the others);
+* ``true_class`` (``None`` without a label), ``predicted_class``, ``loss_class`` (the
+  class whose cross-entropy ``loss`` is differentiated: the true one, else the predicted);
+* ``probabilities`` (10), ``readout_probabilities`` (16 × 10: had the image ended after
+  each row), ``row_importance`` (16: the drop in the predicted class when a row is 0);
+* ``input_gradient_norms`` (16: ``‖∂L/∂x_t‖₂``); ``state_gradient_norms``
+  (``{"recurrent_1/forward": 16 values of ‖∂L/∂h_t‖₂, …}``); ``cell_gradient_norms``
+  (``‖∂L/∂c_t‖₂`` of LSTM layers, else empty);
 * ``input`` (16 × 16): the values the model reads, so anyone can recompute the rest.
 """
 
