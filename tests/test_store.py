@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, func, select, update
 
 import rnn_demo
@@ -37,8 +38,9 @@ from rnn_demo.store import (
 )
 from rnn_demo.store.errors import store_failures
 from rnn_demo.store.runs import twin_file_arrays
-from rnn_demo.store.schema import NAME_MAX, metadata, run_blobs, runs
+from rnn_demo.store.schema import NAME_MAX, SCHEMA_REVISION, metadata, run_blobs, runs
 from rnn_demo.store.settings import store_location
+from rnn_demo.store.store import alembic_config
 from rnn_demo.twins.twin_file import load_twin, twin_from_arrays
 
 ROOT = Path(rnn_demo.__file__).parent.parent
@@ -230,15 +232,17 @@ class StoreContract:
         with engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), metadata) == []
         engine.dispose()
+        assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_REVISION
         with open_store(store_url) as again:  # opening an up-to-date store migrates nothing
             assert again.list_runs(visitor()) == []
 
-    def test_concurrent_writers_in_separate_processes_all_land(self, store, store_url):
+    def test_concurrent_writers_in_separate_processes_all_land(self, store_url):
         owners = [visitor() for _ in range(3)]
-        writers = [run_python(WRITER, store_url, owner, "6") for owner in owners]
+        writers = [run_python(WRITER, store_url, owner, "6") for owner in owners]  # racing to create it, too
         written = [finished(process) for process in writers]
-        for owner, ids in zip(owners, written, strict=True):
-            assert sorted(run.id for run in store.list_runs(owner)) == sorted(ids)
+        with open_store(store_url) as store:
+            for owner, ids in zip(owners, written, strict=True):
+                assert sorted(run.id for run in store.list_runs(owner)) == sorted(ids)
         reader = finished(run_python(READER, store_url, written[0][0]))
         assert reader == {"name": "GRU · 0 it", "twin": 10240}
 

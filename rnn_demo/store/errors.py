@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from rnn_demo.errors import UserError
@@ -55,10 +54,10 @@ def describe(where: str, action: str, error: BaseException) -> str:
 
 @contextlib.contextmanager
 def store_failures(where: str, action: str) -> Iterator[None]:
-    """Turn a database, migration or file-system failure inside the block into a :class:`StoreError`."""
+    """Turn a database or file-system failure inside the block into a :class:`StoreError`."""
     try:
         yield
-    except (SQLAlchemyError, CommandError, OSError) as error:
+    except (SQLAlchemyError, OSError) as error:
         raise StoreError(describe(where, action, error)) from error
 
 

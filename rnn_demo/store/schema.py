@@ -29,6 +29,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
+SCHEMA_REVISION = "0001_runs"  # the newest file in migrations/versions (a test checks)
 KINDS = ("training", "upload", "compare")
 STATUSES = ("finished", "stopped", "failed", "diverged")
 RUN_ID_LENGTH = 22  # secrets.token_urlsafe(16): 128 random bits

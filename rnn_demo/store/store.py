@@ -16,27 +16,29 @@ import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import (
+    Column,
     Connection,
     Engine,
+    MetaData,
+    String,
+    Table,
     create_engine,
     delete,
     event,
     func,
     insert,
+    inspect,
     select,
     text,
     update,
 )
 
 from rnn_demo.errors import UserError
-from rnn_demo.store.errors import RunNotFound, StoreFull, store_failures
+from rnn_demo.store.errors import RunNotFound, StoreError, StoreFull, describe, store_failures
 from rnn_demo.store.runs import (
     NewRun,
     RemovedRun,
@@ -46,7 +48,7 @@ from rnn_demo.store.runs import (
     check_run_id,
     clean_name,
 )
-from rnn_demo.store.schema import run_blobs, runs, store_lock
+from rnn_demo.store.schema import SCHEMA_REVISION, run_blobs, runs, store_lock
 from rnn_demo.store.settings import (
     BYTES_PER_MB,
     RunLimits,
@@ -59,10 +61,17 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_SECONDS = 10.0  # how long a SQLite writer waits for another one before giving up
 CONNECT_SECONDS = 10  # how long a PostgreSQL connection attempt may take
 MIGRATION_LOCK = 0x726E6E  # PostgreSQL advisory lock key ("rnn") held while migrating
+# Alembic's own record of the revision a database is at (read without importing Alembic).
+alembic_version = Table("alembic_version", MetaData(), Column("version_num", String(32)))
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration for the store's migrations (no ``alembic.ini``)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -82,23 +91,29 @@ def open_store(url: str | os.PathLike | None = None, *, limits: RunLimits | None
     store = RunStore(engine, location.shown, limits)
     try:
         with store_failures(location.shown, "open it"):
-            _migrate(engine)
+            _migrate(engine, location.shown)
     except BaseException:
         store.close()
         raise
     return store
 
 
-def _migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision, under a lock, unless it is there already."""
-    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+def _migrate(engine: Engine, where: str) -> None:
+    """Bring the schema to :data:`SCHEMA_REVISION`, under a lock, unless it is there already."""
     with engine.execution_options(store_reads=True).connect() as connection:
-        if MigrationContext.configure(connection).get_current_revision() == head:
+        if inspect(connection).has_table(alembic_version.name) and \
+                connection.scalar(select(alembic_version.c.version_num)) == SCHEMA_REVISION:
             return
+    from alembic import command
+    from alembic.util import CommandError
+
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-        command.upgrade(alembic_config(connection), "head")
+        try:
+            command.upgrade(alembic_config(connection), "head")
+        except CommandError as error:  # e.g. a revision this version does not know
+            raise StoreError(describe(where, "open it", error)) from error
 
 
 def _engine(location: StoreLocation, busy_seconds: float) -> Engine:
