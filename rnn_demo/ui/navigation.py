@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from rnn_demo.errors import UserError
-from rnn_demo.ui.resources import worker_pool
+from rnn_demo.ui.resources import store_problem, worker_pool
+from rnn_demo.ui.visitor import remember_visitor
 
 APP_TITLE = "RNN Lab"
 PAGES_FOLDER = "pages"
@@ -72,6 +73,11 @@ def run_app() -> None:
                 url_path=None if page.default else page.url_path)
         for page in PAGES
     ])
+    remember_visitor()
+    problem = store_problem()
+    if problem:  # the pages still serve the shipped models
+        st.warning(f"{problem} Your runs cannot be listed or kept until it is fixed; the shipped "
+                   "models still work.", icon=":material/database:")
     _frame.running_page = True
     try:
         page.run()

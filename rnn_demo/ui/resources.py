@@ -1,12 +1,16 @@
 """What every session of this server shares, read-only and cached (``st.cache_resource``).
 
 The worker pool, datasets, the host's limits and training queue, the backend's
-GPU status and the shipped model of each architecture (its NumPy twin, read
-from ``rnn_demo/assets/models/<arch>.npz``). Nothing a visitor trains or
-uploads goes here: that stays in their session.
+GPU status, the shipped model of each architecture (its NumPy twin, read
+from ``rnn_demo/assets/models/<arch>.npz``) and the run store. A visitor's
+runs live in the store; this process keeps only a few of their twins, in a
+bounded cache (:mod:`rnn_demo.ui.runs`).
 """
 
 from __future__ import annotations
+
+import os
+import time
 
 import numpy as np
 import streamlit as st
@@ -15,12 +19,18 @@ from rnn_demo.app.limits import HostLimits, TrainingQueue
 from rnn_demo.app.models import InteractiveModel
 from rnn_demo.app.shipped import shipped_model_path
 from rnn_demo.compute.pool import make_pool
-from rnn_demo.config import ARCHITECTURE_NAMES
+from rnn_demo.config import ARCHITECTURE_NAMES, ConfigError
 from rnn_demo.data.sources import DataError, Dataset, downloads_allowed, load_dataset
+from rnn_demo.store import RunStore, StoreError, open_store
+from rnn_demo.store.settings import HOME_VARIABLE, URL_VARIABLE
 from rnn_demo.twins.twin_file import load_twin, twin_path
 
 # A short job (dataset, upload, download) waits this long for a worker busy training.
 SHORT_JOB_WAIT_SECONDS = 60.0
+STORE_RETRY_SECONDS = 30.0  # a store that failed to open is tried again after this long
+# What names the store (and its limits): the cached store follows these variables.
+STORE_VARIABLES = (URL_VARIABLE, HOME_VARIABLE, "RNN_DEMO_MAX_RUNS_PER_VISITOR", "RNN_DEMO_MAX_STORE_MB",
+                   "RNN_DEMO_RUN_DAYS")
 
 
 @st.cache_resource(show_spinner=False)
@@ -98,3 +108,38 @@ def example_digit(index: int = 7) -> np.ndarray:
     from rnn_demo.data.sources import load_embedded
 
     return load_embedded().valid_sequences[index]
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _opened_store(_variables: tuple) -> RunStore | StoreError:
+    """The store these variables name, opened once, or why it could not be (with when, for a retry)."""
+    try:
+        return open_store()
+    except (StoreError, ConfigError) as error:
+        failure = StoreError(str(error)[:1].upper() + str(error)[1:])
+        failure.failed_at = time.monotonic()
+        return failure
+
+
+def _store_outcome() -> RunStore | StoreError:
+    variables = tuple(os.environ.get(name) for name in STORE_VARIABLES)
+    outcome = _opened_store(variables)
+    if isinstance(outcome, StoreError) and time.monotonic() - outcome.failed_at > STORE_RETRY_SECONDS:
+        _opened_store.clear()
+        outcome = _opened_store(variables)
+    return outcome
+
+
+def run_store() -> RunStore | None:
+    """The process's run store, or ``None`` when it cannot be opened (see :func:`store_problem`)."""
+    outcome = _store_outcome()
+    return None if isinstance(outcome, StoreError) else outcome
+
+
+def store_problem() -> str | None:
+    """One sentence (which store, what failed) when the store cannot be opened, else ``None``.
+
+    The frame shows it once at the top of every page; the pages go on with the shipped models.
+    """
+    outcome = _store_outcome()
+    return str(outcome) if isinstance(outcome, StoreError) else None
