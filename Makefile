@@ -10,13 +10,15 @@ PIP_QUIET := --quiet --disable-pip-version-check
 # Full-size Fashion-MNIST, the one MNIST-format dataset installable offline
 # (Debian's dataset-fashion-mnist): the tests load and train on it for real.
 FASHION := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+# Debian's PostgreSQL server binaries: the store's tests start their own server.
+POSTGRES := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) /usr/lib/postgresql/15/bin/initdb)
 
 .PHONY: run test lint bench clean
 
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.runtime $(VENV)/.dev $(VENV)/.ray /usr/bin/chromium $(FASHION)
+test: $(VENV)/.runtime $(VENV)/.dev $(VENV)/.ray /usr/bin/chromium $(FASHION) $(POSTGRES)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
@@ -60,11 +62,12 @@ $(VENV)/.ray: requirements-ray.txt $(VENV)/.runtime
 	touch $@
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download
-# does not work offline). Needs root or sudo, as apt-get does.
-/usr/bin/chromium $(FASHION):
+# does not work offline); the store's tests run Debian's PostgreSQL. Needs root
+# or sudo, as apt-get does.
+/usr/bin/chromium $(FASHION) $(POSTGRES):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && \
-	$$SUDO apt-get install -y -qq chromium dataset-fashion-mnist >/dev/null
+	$$SUDO apt-get install -y -qq chromium dataset-fashion-mnist postgresql >/dev/null
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts rnn_demo.egg-info

@@ -1,9 +1,8 @@
 """Bad input on the real app (AppTest): each gets a clear message and loses nothing."""
 
-from test_app import click, finish_training, open_page
-
 from rnn_demo.data.canvas import NOTHING_DRAWN
 from rnn_demo.ui import resources
+from tests.test_app import click, finish_training, open_page
 
 
 def page_text(at) -> str:

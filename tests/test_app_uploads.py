@@ -2,12 +2,12 @@
 
 import keras
 import pytest
-from test_app import metric, open_page
 
 from rnn_demo.config import TrainConfig
 from rnn_demo.engine.persistence import model_bytes
 from rnn_demo.engine.training import train
 from rnn_demo.ui import resources
+from tests.test_app import metric, open_page
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Command line: ``rnn-demo`` (or ``python -m rnn_demo``) ``train | evaluate | explain | info``.
+"""Command line: ``rnn-demo`` (or ``python -m rnn_demo``) ``train | evaluate | explain | info | runs``.
 
 With ``--json`` the last line of stdout is one JSON object; progress goes to
 stderr. Bad arguments and failures end with a one-line message and a non-zero
@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 
+from rnn_demo.cli.runs import register as register_runs
+from rnn_demo.cli.runs import run as run_runs
 from rnn_demo.config import ARCHITECTURES, DATASETS, DEVICES, ConfigError, TrainConfig
 
 EXIT_USAGE = 2
@@ -50,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_arguments(train)
     train.add_argument("--out", help="save the trained model to this .keras file")
+    train.add_argument(
+        "--save", action="store_true",
+        help="keep the run in the run store (see `runs`); --json then gains run_id and link",
+    )
+    train.add_argument("--name", default="", help="the stored run's name (with --save)")
     train.add_argument("--json", action="store_true", help="end stdout with one JSON object")
 
     evaluate = commands.add_parser("evaluate", help="score a saved model on the validation/test split")
@@ -68,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="backend, devices, versions and data sources")
     info.add_argument("--data-dir")
     info.add_argument("--json", action="store_true")
+    register_runs(commands)
     return parser
 
 
@@ -81,12 +89,14 @@ def _add_data_arguments(parser, default_dataset: str | None = "mnist") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with _quiet_stderr():
-        import keras  # noqa: F401 - TensorFlow's start-up log lines are noise here
+    if args.command != "runs":  # the run store needs no Keras
+        with _quiet_stderr():
+            import keras  # noqa: F401 - TensorFlow's start-up log lines are noise here
     from rnn_demo.errors import UserError
 
+    commands = {"train": _train, "evaluate": _evaluate, "explain": _explain, "info": _info, "runs": run_runs}
     try:
-        return {"train": _train, "evaluate": _evaluate, "explain": _explain, "info": _info}[args.command](args)
+        return commands[args.command](args)
     except UserError as error:  # bad config, data, device or model file; a job refused or lost on Ray
         print(f"rnn_demo {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILURE
@@ -132,6 +142,12 @@ def _train(args) -> int:
             )
             summary["saved_to"] = str(saved)
             _status(f"saved to {args.out}")
+        if args.save:
+            from rnn_demo.cli.runs import save_training
+
+            metadata = {**result.summary(), "history": result.history.to_dict()}
+            model_file = pool.run("model_file", config, arrays, metadata) if on_ray else None
+            summary.update(save_training(result, model_file, arrays, name=args.name))
     finally:
         if pool is not None:
             pool.close()
