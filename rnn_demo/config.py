@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 
 from rnn_demo.errors import UserError
@@ -123,3 +124,17 @@ def _check_float(name: str, value: object) -> None:
         raise ConfigError(f"{name} must be a number; got {value!r}")
     if not math.isfinite(value) or not low <= value <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}; got {value!r}")
+
+
+def positive_setting(variable: str, kind: type, default):
+    """A host's setting: the positive ``kind`` (int or float) in ``$variable``, or ``default`` when unset."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise ConfigError(f"{variable} must be a {'whole ' if kind is int else ''}number above 0; got {raw!r}")
+    return value

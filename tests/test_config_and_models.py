@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rnn_demo.config import ARCHITECTURES, ConfigError, TrainConfig
+from rnn_demo.config import ARCHITECTURES, ConfigError, TrainConfig, positive_setting
 from rnn_demo.engine.models import build_model
 
 PARAMETER_COUNTS = {
@@ -71,3 +71,23 @@ def test_deep_layers_each_have_their_own_weights():
 def test_bidirectional_head_reads_both_directions():
     model = build_model(TrainConfig(arch="birnn"))
     assert tuple(model.get_layer("logits").kernel.shape) == (128, 10)
+
+
+@pytest.mark.parametrize(
+    "raw, kind, expected",
+    [(None, int, 7), ("", float, 7), (" 3 ", int, 3), ("2.5", float, 2.5)],
+)
+def test_a_host_setting_is_its_positive_number_or_the_default(monkeypatch, raw, kind, expected):
+    if raw is None:
+        monkeypatch.delenv("RNN_DEMO_TEST_SETTING", raising=False)
+    else:
+        monkeypatch.setenv("RNN_DEMO_TEST_SETTING", raw)
+    assert positive_setting("RNN_DEMO_TEST_SETTING", kind, 7) == expected
+
+
+@pytest.mark.parametrize("raw, kind", [("0", int), ("-1", float), ("2.5", int), ("lots", float), ("nan", float)])
+def test_a_host_setting_that_is_not_a_positive_number_is_refused(monkeypatch, raw, kind):
+    monkeypatch.setenv("RNN_DEMO_TEST_SETTING", raw)
+    whole = "whole " if kind is int else ""
+    with pytest.raises(ConfigError, match=f"RNN_DEMO_TEST_SETTING must be a {whole}number above 0; got '{raw}'"):
+        positive_setting("RNN_DEMO_TEST_SETTING", kind, 7)

@@ -320,7 +320,7 @@ def test_limits_and_url_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("RNN_DEMO_RUN_DAYS", "0.5")
     assert RunLimits.from_env() == RunLimits(max_runs_per_visitor=7, max_store_mb=2048, run_days=0.5)
     monkeypatch.setenv("RNN_DEMO_MAX_STORE_MB", "lots")
-    with pytest.raises(ConfigError, match="RNN_DEMO_MAX_STORE_MB must be a number; got 'lots'"):
+    with pytest.raises(ConfigError, match="RNN_DEMO_MAX_STORE_MB must be a number above 0; got 'lots'"):
         RunLimits.from_env()
     monkeypatch.setenv("RNN_DEMO_DATABASE_URL", "mysql://someone@db/runs")
     with pytest.raises(ConfigError, match="must start with postgresql://"):

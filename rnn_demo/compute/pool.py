@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rnn_demo.config import ConfigError
+from rnn_demo.config import ConfigError, positive_setting
 from rnn_demo.errors import UserError
 
 RAY_ADDRESS_VARIABLE = "RNN_DEMO_RAY_ADDRESS"
@@ -124,20 +124,6 @@ def ray_gpus() -> float:
     return share
 
 
-def _positive(variable: str, kind: type, default):
-    """A positive number from the environment variable ``variable``, or ``default`` when unset."""
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError(f"{variable} must be a positive {'whole ' if kind is int else ''}number; got {raw!r}")
-    return value
-
-
 def make_pool(
     size: int,
     *,
@@ -153,15 +139,15 @@ def make_pool(
     that outgrows its node.
     """
     if max_jobs is None:
-        max_jobs = _positive(MAX_JOBS_VARIABLE, int, DEFAULT_MAX_JOBS)
+        max_jobs = positive_setting(MAX_JOBS_VARIABLE, int, DEFAULT_MAX_JOBS)
     if max_memory_mb is None:
-        max_memory_mb = _positive(MAX_MEMORY_VARIABLE, float, DEFAULT_MAX_MEMORY_MB)
+        max_memory_mb = positive_setting(MAX_MEMORY_VARIABLE, float, DEFAULT_MAX_MEMORY_MB)
     address = ray_address()
     if address is None:
         from rnn_demo.compute.local_pool import WorkerPool
 
         return WorkerPool(size, max_jobs=max_jobs, max_memory_mb=max_memory_mb, stop_grace=stop_grace,
-                          threads=_positive(THREADS_VARIABLE, int, None))
+                          threads=positive_setting(THREADS_VARIABLE, int, None))
     from rnn_demo.compute.ray_pool import RayPool
 
     return RayPool(address, size, num_gpus=ray_gpus(), max_jobs=max_jobs, stop_grace=stop_grace)

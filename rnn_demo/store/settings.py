@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from rnn_demo.config import ConfigError
+from rnn_demo.config import ConfigError, positive_setting
 
 HOME_VARIABLE = "RNN_DEMO_HOME"
 URL_VARIABLE = "RNN_DEMO_DATABASE_URL"
@@ -116,23 +116,10 @@ class RunLimits:
         """Read the three ``RNN_DEMO_…`` variables; an unset one keeps its default."""
         defaults = cls()
         return cls(
-            max_runs_per_visitor=int(_number("RNN_DEMO_MAX_RUNS_PER_VISITOR", defaults.max_runs_per_visitor, int)),
-            max_store_mb=_number("RNN_DEMO_MAX_STORE_MB", defaults.max_store_mb, float),
-            run_days=_number("RNN_DEMO_RUN_DAYS", defaults.run_days, float),
+            max_runs_per_visitor=positive_setting("RNN_DEMO_MAX_RUNS_PER_VISITOR", int, defaults.max_runs_per_visitor),
+            max_store_mb=positive_setting("RNN_DEMO_MAX_STORE_MB", float, defaults.max_store_mb),
+            run_days=positive_setting("RNN_DEMO_RUN_DAYS", float, defaults.run_days),
         )
-
-
-def _number(variable: str, default: float, kind: type) -> float:
-    text = os.environ.get(variable, "").strip()
-    if not text:
-        return default
-    try:
-        value = kind(text)
-    except ValueError:
-        raise ConfigError(f"{variable} must be a {'whole ' if kind is int else ''}number; got {text!r}") from None
-    if not value > 0:
-        raise ConfigError(f"{variable} must be above 0; got {text!r}")
-    return value
 
 
 def new_key() -> str:
