@@ -6,7 +6,9 @@ first waits for a slot in the server's shared
 :class:`~rnn_demo.app.limits.TrainingQueue`, then hands each config to a worker
 process as a ``"train"`` job (:mod:`rnn_demo.compute.jobs`) and writes its progress
 into a lock-protected buffer that the page reads through :meth:`LiveTraining.snapshot`.
-What it keeps of a finished run is a :class:`~rnn_demo.app.models.TrainedModel`: NumPy arrays only.
+What it keeps of a finished run is a :class:`~rnn_demo.app.models.TrainedModel`: NumPy arrays only;
+a ``keep`` hook (:class:`~rnn_demo.app.run_keeping.StoreKeeper`) stores every run as it ends.
+:class:`LiveTrainings` holds them by owner, so a reloaded page finds its training again.
 
 Plain Python (no Keras, no Streamlit): the live view in
 :mod:`rnn_demo.ui.live_view` draws from it, and it is tested directly.
@@ -14,17 +16,36 @@ Plain Python (no Keras, no Streamlit): the live view in
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rnn_demo.app.limits import TrainingQueue
 from rnn_demo.app.models import TrainedModel
-from rnn_demo.config import TrainConfig
+from rnn_demo.config import ConfigError, TrainConfig
 from rnn_demo.errors import UserError
 
 POLL_SECONDS = 0.5  # how often a waiting training asks the queue again (and the live view redraws)
+REATTACH_VARIABLE = "RNN_DEMO_REATTACH_SECONDS"
+# How long a training waits for a session of its owner to look at it again (a reload, a new tab)
+# before it is stopped as abandoned, freeing its slot; and how long an ended one waits to be shown.
+DEFAULT_REATTACH_SECONDS = 60.0
+
+
+def reattach_seconds() -> float:
+    """The host's grace period, ``$RNN_DEMO_REATTACH_SECONDS`` (default 60 s)."""
+    text = os.environ.get(REATTACH_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_REATTACH_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:
+        raise ConfigError(f"{REATTACH_VARIABLE} must be a number of seconds above 0; got {text!r}")
+    return seconds
 
 
 @dataclass
@@ -55,21 +76,40 @@ class LiveSnapshot:
     # Finished model's number -> when (time.time()) this process heard of its last
     # iteration: where the visitor's wait for the results starts.
     last_iteration_at: dict[int, float] = field(default_factory=dict)
+    # Model number -> how its run was kept (rnn_demo.app.run_keeping.KeptRun), failed runs included.
+    kept: dict[int, object] = field(default_factory=dict)
 
 
 class StopWhenAsked:
-    """The engine's stop signal: the visitor pressed Stop, or their session is gone.
+    """The engine's stop signal: the visitor pressed Stop, or left it for good.
 
-    A closed tab cannot press Stop; without this its training would keep a
-    worker busy until the end.
+    A closed tab cannot press Stop. A reload closes one session and opens
+    another, which :meth:`watch`-es the training again; a training that no open
+    session of its owner has watched for ``grace_seconds`` is stopped (and kept).
     """
 
-    def __init__(self, event: threading.Event, session_alive):
+    def __init__(self, event: threading.Event, session_alive: Callable[[], bool], grace_seconds: float):
         self.event = event
-        self.session_alive = session_alive
+        self.grace_seconds = grace_seconds
+        self._lock = threading.Lock()
+        self._watchers = [session_alive]
+        self._seen = time.monotonic()
+
+    def watch(self, session_alive: Callable[[], bool]) -> None:
+        """One more session looks at the training (from now on, while ``session_alive()``)."""
+        with self._lock:
+            self._watchers.append(session_alive)
+            self._seen = time.monotonic()
 
     def is_set(self) -> bool:
-        return self.event.is_set() or not self.session_alive()
+        if self.event.is_set():
+            return True
+        now = time.monotonic()
+        with self._lock:
+            self._watchers = [alive for alive in self._watchers if alive()]
+            if self._watchers:
+                self._seen = now
+            return now - self._seen > self.grace_seconds
 
 
 class LiveTraining:
@@ -92,7 +132,9 @@ class LiveTraining:
         *,
         data_description: str = "",
         queue: TrainingQueue | None = None,
-        session_alive=lambda: True,
+        session_alive: Callable[[], bool] = lambda: True,
+        grace_seconds: float = DEFAULT_REATTACH_SECONDS,
+        keep: Callable | None = None,
     ):
         self.configs = list(configs)
         self.pool = pool
@@ -101,7 +143,8 @@ class LiveTraining:
         self.queue = queue
         self.queue_state = None  # rnn_demo.app.limits.QueueState while waiting for a slot
         self.stop_event = threading.Event()
-        self._stop_signal = StopWhenAsked(self.stop_event, session_alive)
+        self._stop_signal = StopWhenAsked(self.stop_event, session_alive, grace_seconds)
+        self.keep = keep  # keep(record, arrays) or keep(failed=...) -> KeptRun, in this thread
         self._lock = threading.Lock()
         self._index = 0
         self._curves: tuple[list, list, list, list] = ([], [], [], [])
@@ -111,10 +154,11 @@ class LiveTraining:
         self._weights: tuple[int, dict] | None = None
         self._finished: list[TrainedModel] = []
         self._error: str | None = None
+        self._kept: dict[int, object] = {}  # model number -> rnn_demo.app.run_keeping.KeptRun
         self._done = False
+        self._ended_at: float | None = None  # time.monotonic() when the thread ended
         # Set once there is something to show: the first progress, a place in the queue, or the end.
         self._news = threading.Event()
-        self.harvested = False
         self.thread = threading.Thread(target=self._work, name="rnn-demo-training", daemon=True)
 
     def start(self) -> LiveTraining:
@@ -123,6 +167,10 @@ class LiveTraining:
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def watch(self, session_alive: Callable[[], bool]) -> None:
+        """A (reloaded) session of the owner follows this training: it is not abandoned."""
+        self._stop_signal.watch(session_alive)
 
     def _record(self, event: tuple) -> None:
         kind, progress = event
@@ -162,18 +210,32 @@ class LiveTraining:
                     self._finished.append(trained)
                     if self._last_at is not None:
                         self._last_iteration_at[trained.number] = self._last_at
+                if self.keep is not None:
+                    self._keep(trained.number, self.keep.finished, record, arrays)
         except UserError as error:
-            with self._lock:
-                self._error = f"Training failed: {error}"
+            self._fail(f"Training failed: {error}")
         except Exception as error:  # noqa: BLE001 - the thread must report, never die silently
-            with self._lock:
-                self._error = f"Training failed unexpectedly ({type(error).__name__}: {error})"
+            self._fail(f"Training failed unexpectedly ({type(error).__name__}: {error})")
         finally:
             if self.queue is not None:
                 self.queue.leave(self)
             with self._lock:
                 self._done = True
+                self._ended_at = time.monotonic()
             self._news.set()
+
+    def _fail(self, message: str) -> None:
+        """Say why the training ended, and keep what the failed run reached (its last weights)."""
+        with self._lock:
+            self._error = message
+        snapshot = self.snapshot()
+        if self.keep is not None and snapshot.train_loss:
+            self._keep(self.model_number(snapshot.index), self.keep.failed, snapshot, message)
+
+    def _keep(self, number: int, keep: Callable, *args) -> None:
+        kept = keep(*args)
+        with self._lock:
+            self._kept[number] = kept
 
     def _wait_for_slot(self) -> bool:
         """Queue for a training slot; False if refused or stopped while waiting."""
@@ -200,13 +262,18 @@ class LiveTraining:
                 self._index, self.configs[self._index], list(train_loss), list(val_iterations),
                 list(val_loss), list(val_accuracy), self._last, list(self._finished),
                 self._error, self._done, self.queue_state, self._weights,
-                dict(self._last_iteration_at),
+                dict(self._last_iteration_at), dict(self._kept),
             )
 
     @property
     def done(self) -> bool:
         with self._lock:
             return self._done
+
+    def ended_before(self, seconds: float) -> bool:
+        """Whether the training ended more than ``seconds`` ago."""
+        with self._lock:
+            return self._ended_at is not None and time.monotonic() - self._ended_at > seconds
 
     def model_number(self, index: int) -> int:
         """The number the model of ``configs[index]`` has in the session (it has one
@@ -222,3 +289,38 @@ class LiveTraining:
         """Block until the thread ends (tests); True when it has."""
         self.thread.join(timeout)
         return not self.thread.is_alive()
+
+
+class LiveTrainings:
+    """This process's live trainings, the latest of each owner: a reloaded page finds its own.
+
+    An ended training stays ``keep_seconds`` (the grace period) for a page that comes
+    back to show its results; then it goes (its runs are in the store).
+    """
+
+    def __init__(self, keep_seconds: float = DEFAULT_REATTACH_SECONDS):
+        self.keep_seconds = keep_seconds
+        self._lock = threading.Lock()
+        self._trainings: dict[str, LiveTraining] = {}
+
+    def find(self, owner: str) -> LiveTraining | None:
+        """``owner``'s latest training, running or lately ended, or ``None``."""
+        with self._lock:
+            self._forget_ended()
+            return self._trainings.get(owner)
+
+    def add(self, owner: str, training: LiveTraining) -> LiveTraining:
+        with self._lock:
+            self._forget_ended()
+            self._trainings[owner] = training
+        return training
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._forget_ended()
+            return len(self._trainings)
+
+    def _forget_ended(self) -> None:
+        for owner in [owner for owner, training in self._trainings.items()
+                      if training.ended_before(self.keep_seconds)]:
+            del self._trainings[owner]
