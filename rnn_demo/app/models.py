@@ -3,7 +3,9 @@
 * :class:`InteractiveModel`: what the interactive pages need of any model (the
   shipped ones, uploads, this session's): its NumPy twin and what to say about it;
 * :class:`TrainedModel`: a finished run of this session (the engine's record and
-  the twin's arrays), as :class:`~rnn_demo.app.live_training.LiveTraining` hands it over.
+  the twin's arrays), as :class:`~rnn_demo.app.live_training.LiveTraining` hands it over;
+* :func:`stored_interactive_model`, :func:`run_label`, :func:`run_recipe`: a run
+  from the run store, as the pickers and the Runs page name it.
 
 Plain Python and NumPy (no Keras, no Streamlit), tested directly.
 """
@@ -16,6 +18,7 @@ import numpy as np
 
 from rnn_demo.config import ARCHITECTURE_NAMES
 from rnn_demo.engine.records import RunRecord
+from rnn_demo.store import RunSummary
 from rnn_demo.twins.model import NumpyModel
 from rnn_demo.twins.twin_file import twin_from_arrays
 
@@ -82,3 +85,33 @@ class TrainedModel:
             f"session-{self.number}", self.label, result.config.arch, result.dataset,
             description, self.numpy_model,
         )
+
+
+def run_label(run: RunSummary) -> str:
+    """How a stored run is named in a model switch: its name, and its accuracy when it has one."""
+    prefix = "Uploaded: " if run.kind == "upload" and not run.name.startswith("Uploaded") else ""
+    accuracy = f" · {run.val_accuracy:.1%}" if run.val_accuracy is not None else ""
+    return f"{prefix}{run.name}{accuracy}"
+
+
+def run_recipe(run: RunSummary) -> str:
+    """The run's architecture and training settings in one line (what the Runs page lists)."""
+    config = run.config or {}
+    parts = [ARCHITECTURE_NAMES.get(run.arch, run.arch)]
+    if "hidden_units" in config:
+        parts.append(f"{config['hidden_units']} units")
+    if "learning_rate" in config:
+        parts.append(f"learning rate {config['learning_rate']:g}")
+    if "batch_size" in config:
+        parts.append(f"batch {config['batch_size']}")
+    return ", ".join(parts)
+
+
+def stored_interactive_model(run: RunSummary, numpy_model: NumpyModel) -> InteractiveModel:
+    """A run from the store (``numpy_model``: its twin) for the interactive pages."""
+    whose = "Yours" if run.mine else "Shared with you by its link"
+    accuracy = f"validation accuracy {run.val_accuracy:.1%}" if run.val_accuracy is not None \
+        else "no validation accuracy recorded"
+    description = (f"{whose}, kept in the run store ({run.kind}, {run.status}): {run_recipe(run)}, "
+                   f"{run.iterations} iterations; {accuracy}.")
+    return InteractiveModel(f"run-{run.id}", run_label(run), run.arch, run.dataset, description, numpy_model)

@@ -54,6 +54,7 @@ PAGES: tuple[Page, ...] = (
     Page("draw", "Draw & predict", ":material/draw:"),
     Page("inside", "Look inside", ":material/visibility:"),
     Page("compare", "Compare", ":material/compare_arrows:"),
+    Page("runs", "Your runs", ":material/folder_open:"),
     Page("learn", "Learn", ":material/school:"),
 )
 PAGE: dict[str, Page] = {page.name: page for page in PAGES}

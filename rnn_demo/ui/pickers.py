@@ -1,58 +1,103 @@
-"""Choosing what the interactive pages show: a model (shipped, uploaded or trained here) and a digit.
+"""Choosing what the interactive pages show: a model (shipped, one of the visitor's runs, or
+trained here) and a digit.
 
-A visitor's uploads are read only in a worker process and kept in their
-session; the digit drawn on /draw is handed to /inside through the session
-(:func:`open_inside`, :func:`pick_inside_input`).
+The visitor's runs come from the run store (:mod:`rnn_demo.ui.runs`; the
+session holds their ids); an upload is read only in a worker process and kept
+as one of their runs. The digit drawn on /draw is handed to /inside through the
+session (:func:`open_inside`, :func:`pick_inside_input`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
 
 from rnn_demo.app.limits import HostLimits
-from rnn_demo.app.models import InteractiveModel, uploaded_interactive_model
+from rnn_demo.app.models import InteractiveModel, run_label, uploaded_interactive_model
 from rnn_demo.data.sources import Dataset
 from rnn_demo.errors import UserError
+from rnn_demo.store import RunNotFound
+from rnn_demo.ui import runs
 from rnn_demo.ui.live_view import session_models
 from rnn_demo.ui.navigation import switch_to
 from rnn_demo.ui.resources import (
     SHORT_JOB_WAIT_SECONDS,
     get_dataset,
     host_limits,
+    run_store,
     shipped_model,
     worker_pool,
 )
 
-KEPT_UPLOADS = 3  # per session
+KEPT_UPLOADS = 3  # per session, when there is no store to keep them
 UPLOAD_SECONDS = 60.0  # a file that takes longer to load is treated as hostile
 
 
-def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choice") -> InteractiveModel:
-    """A switch between the shipped model, ``extra`` ones, uploads and this session's models.
+@dataclass(frozen=True)
+class _Choice:
+    """One entry of the model switch: its label, and how to get the model (only when chosen)."""
 
-    The choice persists across pages; the newest model trained or uploaded here
-    is picked the first time it appears.
+    label: str
+    load: Callable[[], InteractiveModel]
+
+
+def _choices(extra: Sequence[InteractiveModel]) -> dict[str, _Choice]:
+    """Shipped, ``extra``, the linked run, the visitor's stored runs, then this tab's unstored models."""
+    choices = {model.key: _ready(model) for model in (shipped_model(), *extra)}
+    store = run_store()
+    linked = runs.linked_run(st.query_params.get(runs.RUN_QUERY))
+    stored = runs.visitor_runs(store)
+    for run in ([linked] if linked else []) + stored:
+        choices.setdefault(f"run-{run.id}", _Choice(runs.plain(run_label(run)),
+                                                    functools.partial(runs.run_model, store, run)))
+    for model in reversed(st.session_state.get("uploaded_models", [])):
+        choices[model.key] = _ready(model)
+    kept = _kept_run_ids()
+    for trained in reversed(session_models()):
+        if trained.number not in kept:
+            model = trained.as_interactive()
+            choices[model.key] = _ready(model)
+    return choices
+
+
+def _ready(model: InteractiveModel) -> _Choice:
+    return _Choice(model.label, lambda: model)
+
+
+def _kept_run_ids() -> dict[int, str]:
+    """This tab's trained models that the store kept: model number -> run id (listed as runs)."""
+    kept = st.session_state.get("kept_runs") or {}
+    return {number: run.run_id for number, run in kept.items() if getattr(run, "run_id", None)}
+
+
+def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choice") -> InteractiveModel:
+    """A switch between the shipped model, ``extra`` ones, the visitor's runs and this tab's models.
+
+    The choice persists across pages; the newest model trained or uploaded here,
+    and a run a ``?run=<id>`` link names, is picked the first time it appears.
+    Only the chosen model is read (a stored run's twin through a bounded cache).
     """
-    candidates = [
-        shipped_model(), *extra, *reversed(st.session_state.get("uploaded_models", [])),
-        *(m.as_interactive() for m in reversed(session_models())),
-    ]
-    by_key = {model.key: model for model in candidates}
+    choices = _choices(extra)
     latest = st.session_state.get("latest_model")
     if latest is not None and st.session_state.get("latest_offered") != latest:
         st.session_state["latest_offered"] = latest
-        st.session_state[key] = f"session-{latest}"
+        run_id = _kept_run_ids().get(latest)
+        st.session_state[key] = f"run-{run_id}" if run_id else f"session-{latest}"
     if extra and st.session_state.get("extra_offered") != extra[0].key:
         st.session_state["extra_offered"] = extra[0].key
         st.session_state[key] = extra[0].key
-    if st.session_state.get(key) not in by_key:
-        st.session_state[key] = candidates[0].key
+    linked = st.query_params.get(runs.RUN_QUERY)
+    if linked and f"run-{linked}" in choices and st.session_state.get("linked_offered") != linked:
+        st.session_state["linked_offered"] = linked
+        st.session_state[key] = f"run-{linked}"
+    if st.session_state.get(key) not in choices:
+        st.session_state[key] = next(iter(choices))
     widget_key = f"{key}_widget"
 
     def remember() -> None:
@@ -61,26 +106,36 @@ def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choi
     # The widget's own state is dropped on other pages; ``key`` carries the choice.
     st.session_state[widget_key] = st.session_state[key]
     chosen_key = st.radio(
-        "Model", list(by_key), format_func=lambda k: by_key[k].label, key=widget_key,
+        "Model", list(choices), format_func=lambda k: choices[k].label, key=widget_key,
         on_change=remember, horizontal=True,
     )
-    model = by_key[chosen_key]
+    try:
+        model = choices[chosen_key].load()
+    except (RunNotFound, UserError) as error:  # deleted meanwhile, or a run with no model
+        st.warning(runs.plain(error), icon=":material/link_off:")
+        model = shipped_model()
     st.caption(model.description)
     model_upload(key)
     return model
 
 
-KEPT_UPLOADS = 3  # per session
+@dataclass(frozen=True)
+class _StoredUpload:
+    """An upload kept as one of the visitor's runs: its key in the model switch, and what the store said."""
+
+    key: str
+    notice: str | None
 
 
 def model_upload(choice_key: str) -> None:
-    """Let the visitor load a ``.keras`` file trained elsewhere, for this session only.
+    """Let the visitor load a ``.keras`` file trained elsewhere, kept as one of their runs.
 
     Size-capped by the host (``RNN_DEMO_MAX_UPLOAD_MB``) and read only in a
     worker process (Keras's safe mode, from a private temporary folder, checked
     to compute exactly what its NumPy twin computes): a file that crashes or
     hangs the loader costs that worker, never this server. Each file is processed once; its outcome (the
-    model, or the message why not) stays while the file stays in the uploader.
+    run's id, the model when there is no store, or the message why not) stays while the file stays
+    in the uploader.
     """
     limits = host_limits()
     with st.expander("Use your own model (.keras)", icon=":material/upload_file:"):
@@ -90,7 +145,8 @@ def model_upload(choice_key: str) -> None:
             # The browser refuses larger files at once; the exact cap is checked on load.
             max_upload_size=math.ceil(limits.max_upload_mb),
             help=f"Up to {limits.max_upload_mb:g} MB. Loaded in Keras's safe mode: no code "
-            "inside the file can run. Only you see it, and only in this session.",
+            "inside the file can run. Kept as one of your runs (Your runs page): only you see it, "
+            "unless you share its link.",
         )
         if upload is None:
             return
@@ -103,6 +159,17 @@ def model_upload(choice_key: str) -> None:
         if isinstance(outcome, str):
             st.error(outcome, icon=":material/error:")
             return
+        if isinstance(outcome, _StoredUpload):
+            offered = st.session_state.setdefault("uploads_offered", [])
+            if outcome.key not in offered:
+                offered.append(outcome.key)
+                st.session_state[choice_key] = outcome.key
+                st.rerun()  # so the model switch above offers (and selects) it
+            if outcome.notice:
+                st.info(outcome.notice, icon=":material/info:")
+            st.success(f"Loaded {runs.plain(upload.name)} and kept it as one of your runs: choose it above.",
+                       icon=":material/check:")
+            return
         uploaded = st.session_state.setdefault("uploaded_models", [])
         if outcome not in uploaded:
             uploaded.append(outcome)
@@ -112,8 +179,8 @@ def model_upload(choice_key: str) -> None:
         st.success(f"Loaded {upload.name}: choose it above as “{outcome.label}”.", icon=":material/check:")
 
 
-def _load_upload(data: bytes, name: str, key: str, limits: HostLimits) -> InteractiveModel | str:
-    """The uploaded model for the pages, or the message saying why it was refused."""
+def _load_upload(data: bytes, name: str, key: str, limits: HostLimits) -> InteractiveModel | _StoredUpload | str:
+    """The upload kept as a run (or, with no store, the model for this tab), or why it was refused."""
     try:
         arrays, metadata = worker_pool().run(
             "read_upload", data, name, limits.max_upload_bytes,
@@ -122,6 +189,9 @@ def _load_upload(data: bytes, name: str, key: str, limits: HostLimits) -> Intera
         )
     except UserError as error:
         return str(error)
+    run_id, notice = runs.save_upload(data, name, arrays, metadata)
+    if run_id is not None:
+        return _StoredUpload(f"run-{run_id}", notice)
     return uploaded_interactive_model(arrays, metadata, name, key)
 
 
