@@ -4,7 +4,7 @@ import streamlit as st
 
 from rnn_demo.app.compare import comparison_curves, comparison_rows
 from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES, TrainConfig
-from rnn_demo.ui import controls, live_view, markers, resources
+from rnn_demo.ui import controls, live_view, markers, resources, runs
 from rnn_demo.ui.navigation import friendly_errors, page_entry
 from rnn_demo.views import figures
 
@@ -56,4 +56,5 @@ with friendly_errors():
     elif not live_view.training_running():
         st.info("Nothing trained yet in this session: press the button above, or train on the Train page.",
                 icon=":material/info:")
+    runs.compare_kept_runs()
 markers.page_ready("compare")

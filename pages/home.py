@@ -35,13 +35,15 @@ with right:
         ("train", "Pick a recipe and watch the loss fall, live."),
         ("inside", "Hidden states, gates and cell state, row by row."),
         ("compare", "The four recipes on the same data and seed."),
+        ("runs", "What you trained or uploaded, kept for this browser, with links to share."),
         ("learn", "The equations, and where the chapter's code slips."),
     ):
         page_link(name, f"**{PAGE[name].title}**")
         st.caption(blurb)
     st.info(
-        "No training needed to begin: a small LSTM ships with the app. Models you train "
-        "stay in your browser session; other visitors never see them.",
+        "No training needed to begin: a small LSTM ships with the app. Models you train or "
+        "upload are kept as your runs, for this browser: they survive reloads, new tabs and "
+        "server restarts, and other visitors see them only if you send them a run's link.",
         icon=":material/info:",
     )
 markers.page_ready("home")

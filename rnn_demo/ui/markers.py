@@ -15,7 +15,9 @@ these classes, never on a fixed sleep or a sentence:
   by the weights of iteration ``n``;
 * ``st-key-view-<name>``: a teaching view of /inside or of the lesson is drawn
   (``gradients``, ``step-through``, ``state-plane``);
-* ``st-key-lesson-step-<n>``: the lesson shows step ``n``.
+* ``st-key-lesson-step-<n>``: the lesson shows step ``n``;
+* ``st-key-run-row-<id>``: /runs lists the visitor's run ``id``;
+  ``st-key-run-view-<id>``: the read-only view of run ``id`` (its link, ``/runs?id=<id>``).
 
 Streamlit draws no empty container, so each marker holds what it marks.
 """
@@ -33,6 +35,8 @@ PAGE_RUNS_STATE = "page_runs"  # session_state: whole-page runs so far, shown by
 WATCH_KEY_PREFIX = "watch-it-learn-"
 VIEW_KEY_PREFIX = "view-"
 LESSON_KEY_PREFIX = "lesson-step-"
+RUN_ROW_KEY_PREFIX = "run-row-"
+RUN_VIEW_KEY_PREFIX = "run-view-"
 CSS_KEY_PREFIX = "st-key-"  # what Streamlit puts before a container's key in its class
 # The element inside the page-ready container: the container can reach the
 # browser a moment before its content, so tests wait for this.
@@ -79,3 +83,13 @@ def drawn_strokes_block(strokes: int | None):
 def last_iteration_block(heard_at: float | None):
     """A container marked ``st-key-train-last-iteration-ms-<ms>`` (``heard_at``: ``time.time()``)."""
     return st.container(key=None if heard_at is None else f"{LAST_ITERATION_KEY_PREFIX}{round(heard_at * 1000)}")
+
+
+def run_row_block(run_id: str):
+    """A container marked ``st-key-run-row-<run_id>``: one of the visitor's runs on /runs."""
+    return st.container(key=f"{RUN_ROW_KEY_PREFIX}{run_id}", border=True)
+
+
+def run_view_block(run_id: str):
+    """A container marked ``st-key-run-view-<run_id>``: the read-only view of that run."""
+    return st.container(key=f"{RUN_VIEW_KEY_PREFIX}{run_id}", border=True)

@@ -20,6 +20,7 @@ from rnn_demo.store import NewRun, RunNotFound, RunStore, RunSummary, StoreError
 from rnn_demo.store.runs import check_run_id, twin_file_arrays, twin_file_bytes
 from rnn_demo.twins.model import NumpyModel
 from rnn_demo.twins.twin_file import twin_from_arrays
+from rnn_demo.ui.markers import run_row_block, run_view_block
 from rnn_demo.ui.navigation import page_link
 from rnn_demo.ui.resources import run_store
 from rnn_demo.ui.visitor import forget_visitor, visitor_owner
@@ -27,8 +28,6 @@ from rnn_demo.views import figures
 
 KEPT_TWINS = 8  # twins this process keeps, over all sessions
 RUN_QUERY = "run"  # /draw?run=<id> and /inside?run=<id> open that run
-ROW_KEY_PREFIX = "run-row-"
-VIEW_KEY_PREFIX = "run-view-"
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -156,7 +155,7 @@ def run_view(run_id: str) -> None:
         st.warning("This link names no run: it was deleted, has expired, or the address is incomplete.",
                    icon=":material/link_off:")
         return
-    with st.container(key=f"{VIEW_KEY_PREFIX}{run.id}", border=True):
+    with run_view_block(run.id):
         st.subheader(plain(run.name), anchor=False)
         st.markdown(summary_line(run))
         if not run.mine:
@@ -231,7 +230,7 @@ def runs_list() -> None:
 
 
 def _run_row(store: RunStore, run: RunSummary) -> None:
-    with st.container(key=f"{ROW_KEY_PREFIX}{run.id}", border=True):
+    with run_row_block(run.id):
         top, pick = st.columns([5, 1], vertical_alignment="center")
         with top:
             st.markdown(f"**{plain(run.name)}**")
@@ -251,3 +250,16 @@ def _run_row(store: RunStore, run: RunSummary) -> None:
                       args=(store, run.id, run.name))
         with share:
             page_link("runs", "Link", query={"id": run.id}, icon=":material/link:")
+
+
+def compare_kept_runs() -> None:
+    """On /compare: overlay the curves of any of the visitor's kept runs (chosen by name)."""
+    store, kept = run_store(), visitor_runs()
+    if store is None or not kept:
+        return
+    st.subheader("Your kept runs", anchor=False)
+    labels = {run.id: run_label(run) for run in kept}  # a multiselect shows its options as plain text
+    chosen = st.multiselect("Overlay", list(labels), format_func=labels.get, key="compare_kept",
+                            help="Runs kept for this browser (Your runs page): trained here or uploaded.")
+    if chosen:
+        st.plotly_chart(figures.compare_figure(curves_of(store, chosen)), key="compare_kept_curves")
