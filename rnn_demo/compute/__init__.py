@@ -1,0 +1,1 @@
+"""Work off the web process: the Keras jobs, and the pools that run them (local worker processes or Ray)."""

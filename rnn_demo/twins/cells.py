@@ -252,19 +252,26 @@ def _activation_name(function) -> str:
     return getattr(function, "__name__", repr(function))
 
 
+def is_keras_layer(layer, class_name: str) -> bool:
+    """Whether ``layer`` is a Keras ``class_name`` (or a subclass of one), read without importing Keras.
+
+    The twins copy weights out of Keras objects they are handed; only :mod:`rnn_demo.engine` imports Keras.
+    """
+    return any(cls.__name__ == class_name and cls.__module__.startswith("keras.")
+               for cls in type(layer).__mro__)
+
+
 def cell_from_keras(layer) -> Cell:
     """The NumPy cell holding a copy of a Keras ``SimpleRNN``, ``GRU`` or ``LSTM`` layer's weights.
 
     Raises ``ValueError`` for anything the NumPy twin does not reproduce exactly
     (another layer type, non-default activations, ``reset_after=False``).
     """
-    from keras import layers
-
-    if isinstance(layer, layers.LSTM):
+    if is_keras_layer(layer, "LSTM"):
         cell_type = LSTMCell
-    elif isinstance(layer, layers.GRU):
+    elif is_keras_layer(layer, "GRU"):
         cell_type = GRUCell
-    elif isinstance(layer, layers.SimpleRNN):
+    elif is_keras_layer(layer, "SimpleRNN"):
         cell_type = SimpleRNNCell
     else:
         raise ValueError(f"expected a SimpleRNN, GRU or LSTM layer; got {type(layer).__name__}")

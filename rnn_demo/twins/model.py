@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnn_demo.twins.cells import Cell, cell_from_keras
+from rnn_demo.twins.cells import Cell, cell_from_keras, is_keras_layer
 
 FORWARD = "forward"
 BACKWARD = "backward"
@@ -201,9 +201,7 @@ class NumpyRecurrentLayer:
 
 
 def _layer_from_keras(layer) -> NumpyRecurrentLayer:
-    from keras import layers
-
-    if isinstance(layer, layers.Bidirectional):
+    if is_keras_layer(layer, "Bidirectional"):
         if layer.merge_mode != "concat":
             raise ValueError(
                 f"layer {layer.name!r}: only merge_mode='concat' is supported; "
