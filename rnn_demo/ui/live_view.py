@@ -1,8 +1,10 @@
 """This session's training: starting it, its live view while it runs, its results after.
 
 A :class:`~rnn_demo.app.live_training.LiveTraining` trains in a worker process and
-is followed by a background thread; the session keeps it
-(``st.session_state["training"]``) and the models it finished (``"trained"``).
+is followed by a background thread. The process holds it by the visitor's owner id
+(:func:`live_trainings`), so a reloaded page or a new tab re-attaches to it; the
+session keeps it too (``st.session_state["training"]``) and the models it finished
+(``"trained"``). Each run is stored for its owner as it ends (:mod:`rnn_demo.app.run_keeping`).
 :func:`show_training` is a fragment re-run every :data:`LIVE_VIEW_SECONDS`
 that draws from the training's buffer; :func:`result_summary` draws a finished run. What each view
 shows is marked for the tests (:func:`rnn_demo.ui.markers.status_block`).
@@ -17,17 +19,21 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from rnn_demo.app.live_training import LiveTraining
+from rnn_demo.app.live_training import LiveTraining, LiveTrainings, reattach_seconds
 from rnn_demo.app.models import TrainedModel
+from rnn_demo.app.run_keeping import KeptRun, StoreKeeper, file_metadata
 from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
+from rnn_demo.store import RunNotFound, StoreError
 from rnn_demo.ui.markers import last_iteration_block, queue_position_block, status_block
 from rnn_demo.ui.resources import (
     SHORT_JOB_WAIT_SECONDS,
     get_dataset,
     host_limits,
+    run_store,
     training_queue,
     worker_pool,
 )
+from rnn_demo.ui.visitor import visitor_owner
 from rnn_demo.ui.watch import watch_view
 from rnn_demo.views import figures, panels
 
@@ -59,9 +65,28 @@ def _session_watch():
     return lambda: runtime.is_active_session(context.session_id)
 
 
+@st.cache_resource(show_spinner=False)
+def live_trainings() -> LiveTrainings:
+    """Every visitor's live training in this process, by owner (see docs/architecture.md)."""
+    return LiveTrainings(reattach_seconds())
+
+
 def current_training() -> LiveTraining | None:
-    """This session's training (running, or finished but not yet collected)."""
-    return st.session_state.get("training")
+    """This session's training (running, or ended but not yet collected); a session with none
+    running takes up its owner's latest (after a reload, in another tab) and watches it."""
+    training = st.session_state.get("training")
+    owner = visitor_owner()
+    if owner is None or (training is not None and not training.done):
+        return training
+    latest = live_trainings().find(owner)
+    if latest is not None and latest is not training:
+        if training is not None:
+            _collect(training)
+        latest.watch(_session_watch())
+        st.session_state["training"] = training = latest
+        last_number = latest.model_number(len(latest.configs) - 1)
+        st.session_state["model_counter"] = max(st.session_state.get("model_counter", 0), last_number)
+    return training
 
 
 def training_running() -> bool:
@@ -71,25 +96,40 @@ def training_running() -> bool:
 
 def session_models() -> list[TrainedModel]:
     """Models trained in this session, oldest first; collects a finished training's models."""
-    models = st.session_state.setdefault("trained", [])
     training = current_training()
-    if training is not None and training.done and not training.harvested:
-        training.harvested = True
-        snapshot = training.snapshot()
-        models.extend(snapshot.finished)
-        del models[:-KEPT_MODELS]
-        st.session_state["training_error"] = snapshot.error
-        if snapshot.finished:
-            st.session_state["latest_model"] = snapshot.finished[-1].number
-        st.session_state.setdefault("last_iteration_at", {}).update(snapshot.last_iteration_at)
-    return models
+    if training is not None and training.done:
+        _collect(training)
+    return st.session_state.setdefault("trained", [])
+
+
+def _harvested(training: LiveTraining) -> bool:
+    return st.session_state.get("harvested") is training  # this session has collected it
+
+
+def _collect(training: LiveTraining) -> None:
+    """Take an ended training's models, error and kept runs into this session (once)."""
+    if _harvested(training):
+        return
+    st.session_state["harvested"] = training
+    snapshot = training.snapshot()
+    models = st.session_state.setdefault("trained", [])
+    models.extend(snapshot.finished)
+    del models[:-KEPT_MODELS]
+    st.session_state["training_error"] = snapshot.error
+    if snapshot.finished:
+        st.session_state["latest_model"] = snapshot.finished[-1].number
+    st.session_state.setdefault("last_iteration_at", {}).update(snapshot.last_iteration_at)
+    kept = st.session_state.setdefault("kept_runs", {})  # model number -> KeptRun
+    kept.update(snapshot.kept)
+    for number in list(kept)[:-KEPT_MODELS]:
+        del kept[number]
 
 
 def start_training(configs: Sequence[TrainConfig]) -> LiveTraining | None:
     """Start training ``configs`` (one dataset) for this session, unless one runs.
 
-    Data problems and the host's limits are checked here, in the script, so
-    they appear as messages at once rather than from the thread.
+    Data problems and the host's limits are checked here, in the script, so they appear
+    as messages at once. A known visitor's runs are stored as they end (with a store).
     """
     if training_running():
         st.warning("A training run is still going; stop it or wait for it first.")
@@ -101,11 +141,15 @@ def start_training(configs: Sequence[TrainConfig]) -> LiveTraining | None:
     st.session_state["model_counter"] = numbers + len(configs)
     session_models()  # collect the previous training before replacing it
     st.session_state["training_error"] = None
+    owner, store = visitor_owner(), run_store()
+    keeper = None if owner is None or store is None else StoreKeeper(store, owner, worker_pool(), get_dataset)
     training = LiveTraining(
         configs, worker_pool(), numbers + 1, data_description=dataset.description,
-        queue=training_queue(), session_alive=_session_watch(),
+        queue=training_queue(), session_alive=_session_watch(), grace_seconds=reattach_seconds(), keep=keeper,
     ).start()
     st.session_state["training"] = training
+    if owner is not None:
+        live_trainings().add(owner, training)
     return training
 
 
@@ -143,7 +187,7 @@ def show_training() -> None:
 
 def _live_view() -> None:
     training = current_training()
-    if training is None or training.harvested:
+    if training is None or _harvested(training):
         return  # the page draws the results; this is a late tick
     training.wait_for_news(FIRST_POINT_WAIT_SECONDS)  # at once unless the training has just started
     snapshot = training.snapshot()
@@ -254,6 +298,17 @@ def training_error() -> None:
             ),
             key="failed_curve",
         )
+        kept_note(snapshot.kept.get(training.model_number(snapshot.index)))
+
+
+def kept_note(kept: KeptRun | None) -> None:
+    """Where a run was stored (its link), and what the store's limits removed, as plain text."""
+    if kept is None:
+        return
+    if kept.run_id is not None:
+        st.caption(f"Kept as one of your runs: [open it]({kept.link}); its link opens it read-only for anyone.")
+    if kept.notice:
+        st.text(kept.notice)
 
 
 def result_summary(trained: TrainedModel) -> None:
@@ -292,9 +347,11 @@ def result_summary(trained: TrainedModel) -> None:
             ]
             st.html(panels.image_tiles(dataset.valid_sequences[shown], captions))
             st.caption("Each caption reads *true → predicted*.")
-    metadata = {**result.summary(), "history": result.history.to_dict()}
+    kept = st.session_state.get("kept_runs", {}).get(trained.number)
+    kept_note(kept)
+    metadata = file_metadata(result)
     st.download_button(
-        "Download this model (.keras)", data=lambda: _model_file(trained, metadata),
+        "Download this model (.keras)", data=lambda: _model_file(trained, metadata, kept),
         file_name=f"rnn_demo_{result.config.arch}_{trained.number}.keras",
         mime="application/octet-stream", on_click="ignore", icon=":material/download:",
     )
@@ -323,8 +380,16 @@ def _result_figures(trained: TrainedModel, class_names) -> tuple:
     return cached[1], cached[2]
 
 
-def _model_file(trained: TrainedModel, metadata: dict) -> bytes:
-    """The ``.keras`` file of ``trained``, written by a worker when the visitor clicks."""
+def _model_file(trained: TrainedModel, metadata: dict, kept: KeptRun | None) -> bytes:
+    """The ``.keras`` file of ``trained``: the stored run's, else written by a worker when the visitor clicks."""
+    store = run_store()
+    if kept is not None and kept.run_id is not None and store is not None:
+        try:
+            stored = store.model_bytes(kept.run_id)
+        except (StoreError, RunNotFound):
+            stored = None  # deleted since, or the store is down: a worker writes it again
+        if stored is not None:
+            return stored
     return worker_pool().run(
         "model_file", trained.result.config, trained.arrays, metadata,
         wait_for_worker=SHORT_JOB_WAIT_SECONDS,
