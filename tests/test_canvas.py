@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from rnn_demo.data.canvas import NothingDrawn, preprocess_canvas
+from rnn_demo.data.canvas import (
+    MAX_CANVAS_PIXELS,
+    MAX_CANVAS_SIDE,
+    MAX_DATA_URL_CHARS,
+    PNG_PREFIX,
+    CanvasError,
+    CanvasInput,
+    NothingDrawn,
+    preprocess_canvas,
+    rgba_from_data_url,
+)
 from rnn_demo.data.reduction import reduce_images
 from rnn_demo.twins.model import NumpyModel
 
@@ -178,3 +194,100 @@ def test_canvas_digits_keep_the_models_accuracy(trained_lstm, embedded_digits):
             f"transparent={transparent}: {canvas_accuracy:.3f} on the canvas "
             f"vs {original_accuracy:.3f} on the originals"
         )
+
+
+def png_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return PNG_PREFIX + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_a_huge_picture_is_refused_from_its_header_before_decoding():
+    """9000×9000 pixels in 490 KB of text: decoding it took the web process to 7.4 GB."""
+    url = png_url(Image.new("RGBA", (9000, 9000)))
+    assert len(url) <= MAX_DATA_URL_CHARS  # small on the wire: only the header check stops it
+    started = time.perf_counter()
+    with pytest.raises(CanvasError, match=f"over {MAX_CANVAS_PIXELS:,} pixels"):
+        rgba_from_data_url(url)
+    assert time.perf_counter() - started < 1.0  # decoding would take many seconds
+    wide = png_url(Image.new("RGBA", (MAX_CANVAS_SIDE + 1, 8)))
+    with pytest.raises(CanvasError, match=f"{MAX_CANVAS_SIDE + 1}×8 pixels"):
+        rgba_from_data_url(wide)
+
+
+def test_pillows_own_guard_fails_rather_than_warns():
+    """In a process that imports the canvas module (pytest resets warning filters, so a child)."""
+    script = (
+        "import io, sys\n"
+        "from PIL import Image\n"
+        "from rnn_demo.data.canvas import MAX_CANVAS_PIXELS, MAX_CANVAS_SIDE\n"
+        "assert Image.MAX_IMAGE_PIXELS == MAX_CANVAS_PIXELS\n"
+        "buffer = io.BytesIO()\n"
+        "Image.new('L', (MAX_CANVAS_SIDE + 100, MAX_CANVAS_SIDE + 100)).save(buffer, format='PNG')\n"
+        "try:\n"
+        "    Image.open(buffer)\n"
+        "except Image.DecompressionBombWarning:\n"
+        "    sys.exit(0)\n"
+        "sys.exit(3)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == 0
+
+
+def test_the_largest_picture_read_is_still_read():
+    image = Image.new("RGBA", (MAX_CANVAS_SIDE, MAX_CANVAS_SIDE))
+    ImageDraw.Draw(image).line([(200, 200), (800, 250), (450, 950)], fill=(255, 255, 255, 255), width=90)
+    assert isinstance(preprocess_canvas(rgba_from_data_url(png_url(image))), CanvasInput)
+
+
+def test_text_over_the_cap_is_refused_before_base64_decoding():
+    assert MAX_DATA_URL_CHARS > 419_096  # a 280×280 PNG of noise, as base64, still fits
+    with pytest.raises(CanvasError, match="characters is over"):
+        rgba_from_data_url(PNG_PREFIX + "A" * MAX_DATA_URL_CHARS)
+
+
+def truncated_png() -> str:
+    url = png_url(Image.fromarray(on_canvas(seven_stroke(), "white on black")))
+    return url[: len(url) // 2 // 4 * 4]
+
+
+SVG = "<svg xmlns='http://www.w3.org/2000/svg' width='9e9' height='9e9'/>"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"image": "data:image/png;base64,"},  # an object where the address should be
+        ["data:image/png;base64,"],
+        None,
+        b"data:image/png;base64,",
+        12,
+        "",
+        "data:image/png;base64,!!!not base64!!!",
+        "data:image/png;base64,é",
+        "data:image/svg+xml;base64," + base64.b64encode(SVG.encode()).decode(),
+        "data:image/png;base64," + base64.b64encode(SVG.encode()).decode(),  # an SVG labelled PNG
+        "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 40).decode(),
+        truncated_png(),
+    ],
+    ids=["object", "list", "none", "bytes", "number", "empty", "junk-base64", "non-ascii", "svg",
+         "svg-as-png", "bad-chunks", "truncated"],
+)
+def test_malformed_canvas_values_are_one_clear_sentence(value):
+    with pytest.raises(CanvasError, match="^The drawing could not be read: .*\\.$") as caught:
+        rgba_from_data_url(value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_jpeg_is_refused_even_labelled_as_a_picture():
+    buffer = io.BytesIO()
+    Image.new("RGB", (280, 280)).save(buffer, format="JPEG")
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    for prefix in ("data:image/jpeg;base64,", PNG_PREFIX):
+        with pytest.raises(CanvasError, match="could not be read"):
+            rgba_from_data_url(prefix + encoded)
+
+
+@pytest.mark.parametrize("value", [[[1, 2], [3]], {"a": 1}, "text", np.zeros((MAX_CANVAS_SIDE + 1, 4, 4), np.uint8)])
+def test_odd_arrays_are_refused_as_canvas_errors(value):
+    with pytest.raises(CanvasError):
+        preprocess_canvas(value)
