@@ -111,7 +111,7 @@ def example_digit(index: int = 7) -> np.ndarray:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _opened_store(_variables: tuple) -> RunStore | StoreError:
+def _opened_store(variables: tuple) -> RunStore | StoreError:
     """The store these variables name, opened once, or why it could not be (with when, for a retry)."""
     try:
         return open_store()
