@@ -130,8 +130,11 @@ def test_a_killed_worker_leaves_a_stored_run_whose_twin_predicts(worker_pool, st
     wait_for(lambda: training.snapshot().weights is not None, 120, message="no weights snapshot within 120 s")
     (pid,) = worker_pool.status().pids
     os.kill(pid, signal.SIGKILL)
+    # Told at once, before the run is stored (its .keras file waits for the new worker).
+    wait_for(lambda: training.snapshot().error is not None, 10, message="no failure told within 10 s")
     assert training.wait(180)
     snapshot = training.snapshot()
+    assert not snapshot.keeping_failed
     assert snapshot.error.startswith("Training failed: the worker process stopped unexpectedly")
     assert not snapshot.finished
     run = the_stored_run(store, owner)

@@ -78,6 +78,7 @@ class LiveSnapshot:
     last_iteration_at: dict[int, float] = field(default_factory=dict)
     # Model number -> how its run was kept (rnn_demo.app.run_keeping.KeptRun), failed runs included.
     kept: dict[int, object] = field(default_factory=dict)
+    keeping_failed: bool = False  # the run failed (``error``) and what it reached is being stored
 
 
 class StopWhenAsked:
@@ -155,6 +156,7 @@ class LiveTraining:
         self._finished: list[TrainedModel] = []
         self._error: str | None = None
         self._kept: dict[int, object] = {}  # model number -> rnn_demo.app.run_keeping.KeptRun
+        self._keeping_failed = False
         self._done = False
         self._ended_at: float | None = None  # time.monotonic() when the thread ended
         # Set once there is something to show: the first progress, a place in the queue, or the end.
@@ -228,8 +230,10 @@ class LiveTraining:
         """Say why the training ended, and keep what the failed run reached (its last weights)."""
         with self._lock:
             self._error = message
+            self._keeping_failed = self.keep is not None and bool(self._curves[0])
+        self._news.set()  # the visitor is told now; storing may wait for a new worker
         snapshot = self.snapshot()
-        if self.keep is not None and snapshot.train_loss:
+        if snapshot.keeping_failed:
             self._keep(self.model_number(snapshot.index), self.keep.failed, snapshot, message)
 
     def _keep(self, number: int, keep: Callable, *args) -> None:
@@ -262,7 +266,7 @@ class LiveTraining:
                 self._index, self.configs[self._index], list(train_loss), list(val_iterations),
                 list(val_loss), list(val_accuracy), self._last, list(self._finished),
                 self._error, self._done, self.queue_state, self._weights,
-                dict(self._last_iteration_at), dict(self._kept),
+                dict(self._last_iteration_at), dict(self._kept), self._keeping_failed and not self._done,
             )
 
     @property

@@ -198,6 +198,11 @@ def _live_view() -> None:
         snapshot = training.snapshot()
     if snapshot.done:
         st.rerun()  # the page draws the results
+    if snapshot.keeping_failed:  # told at once: storing what it reached can wait for a new worker
+        with status_block("failed"):
+            st.error(snapshot.error, icon=":material/error:")
+        st.caption("Keeping what the run reached…")
+        return
     config = snapshot.config
     last = snapshot.last
     total = len(training.configs)
@@ -266,13 +271,8 @@ def _live_figure(training: LiveTraining, snapshot):
 
 
 def empty_curve(config: TrainConfig) -> None:
-    """The frame the live curve will grow into, shown before the first training.
-
-    Besides showing what is coming, it has the visitor's browser load and start
-    the chart library while they choose; without it, that came after the click
-    (the first loss point of a first training reached the screen seconds after
-    the web process had it).
-    """
+    """The frame the live curve will grow into, shown before the first training: the browser
+    loads the chart library while the visitor chooses, not after the click (seconds later)."""
     figure = st.session_state.get("empty_curve")
     if figure is None or figure.layout.xaxis.range[1] != config.iterations:
         figure = st.session_state["empty_curve"] = figures.training_curves([], [], [], [], iterations=config.iterations)
@@ -298,15 +298,16 @@ def training_error() -> None:
             ),
             key="failed_curve",
         )
-        kept_note(snapshot.kept.get(training.model_number(snapshot.index)))
+        kept_note(snapshot.kept.get(training.model_number(snapshot.index)),
+                  f"a model with its weights of iteration {snapshot.weights[0]}" if snapshot.weights else "a curve")
 
 
-def kept_note(kept: KeptRun | None) -> None:
+def kept_note(kept: KeptRun | None, what: str = "one of your runs") -> None:
     """Where a run was stored (its link), and what the store's limits removed, as plain text."""
     if kept is None:
         return
     if kept.run_id is not None:
-        st.caption(f"Kept as one of your runs: [open it]({kept.link}); its link opens it read-only for anyone.")
+        st.caption(f"Kept as {what}: [open it]({kept.link}); its link opens it read-only for anyone.")
     if kept.notice:
         st.text(kept.notice)
 
