@@ -75,6 +75,7 @@ class TrainConfig:
     device: str = "auto"
     dataset: str = "mnist"
     augment: bool = False
+    lr_decay: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("arch", self.arch, ARCHITECTURES)
@@ -83,8 +84,9 @@ class TrainConfig:
         for name in ("hidden_units", "layers", "batch_size", "iterations", "seed"):
             _check_int(name, getattr(self, name))
         _check_float("learning_rate", self.learning_rate)
-        if not isinstance(self.augment, bool):
-            raise ConfigError(f"augment must be true or false; got {self.augment!r}")
+        for name in ("augment", "lr_decay"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false; got {getattr(self, name)!r}")
 
     @property
     def recurrent_layers(self) -> int:

@@ -67,6 +67,9 @@ INITIAL_WEIGHTS_PER_MODEL = 4
 # optimisation produces (checked on all six architectures: learning rates up
 # to 0.1 stay below 20, while NaN/inf or hundreds follow from too large a rate).
 DIVERGENCE_LOSS = 10 * math.log(CLASSES)
+# With ``lr_decay``, the rate falls along half a cosine from the configured
+# rate at the first step to this fraction of it at the last.
+FINAL_RATE_FRACTION = 0.02
 
 
 @dataclass
@@ -250,6 +253,15 @@ def _step_function(model: keras.Model) -> Callable[[np.ndarray, np.ndarray], flo
     return step
 
 
+def learning_rate_at(config: TrainConfig, iteration: int) -> float:
+    """The learning rate of 0-based ``iteration``: constant, or cosine-decayed with ``config.lr_decay``."""
+    if not config.lr_decay or config.iterations == 1:
+        return config.learning_rate
+    progress = iteration / (config.iterations - 1)
+    fraction = FINAL_RATE_FRACTION + (1 - FINAL_RATE_FRACTION) * 0.5 * (1 + math.cos(math.pi * progress))
+    return config.learning_rate * fraction
+
+
 def _sync_weights(model: keras.Model) -> None:
     """Make the model's variables hold its current weights before they are read.
 
@@ -315,7 +327,9 @@ def train(
     run = _Run(model, config, dataset, on_progress, stop, schedule)
     step = _step_function(model)
     with keras.device(device.keras_name):
-        for inputs, labels in minibatches(config, dataset, plan):
+        for iteration, (inputs, labels) in enumerate(minibatches(config, dataset, plan)):
+            if config.lr_decay:
+                model.optimizer.learning_rate.assign(learning_rate_at(config, iteration))
             if run.after_step(step(inputs, labels)):
                 break
     return _finish(run, model, config, dataset, device)
