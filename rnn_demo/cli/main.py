@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--validate-every", type=int, help="score the validation set every N iterations")
     train.add_argument(
         "--augment", action="store_true",
-        help="train on random shifts, scales, turns, slants and pen widths of the digits (off)",
+        help="train on random variants of the digits: pen, size, frame, slant, turn, wobble, blur, contrast (off)",
+    )
+    train.add_argument(
+        "--lr-decay", action="store_true", help="lower the learning rate along half a cosine over the run (off)"
     )
     _add_data_arguments(train)
     train.add_argument("--out", help="save the trained model to this .keras file")
@@ -106,7 +109,7 @@ def _train(args) -> int:
     config = TrainConfig(
         arch=args.arch, hidden_units=args.hidden, layers=args.layers, learning_rate=args.lr,
         batch_size=args.batch, iterations=args.iterations, seed=args.seed,
-        device=args.device, dataset=args.dataset, augment=args.augment,
+        device=args.device, dataset=args.dataset, augment=args.augment, lr_decay=args.lr_decay,
     )
     if args.out and not args.out.endswith(".keras"):
         raise ConfigError(f"--out must name a .keras file; got {args.out!r}")
