@@ -77,6 +77,7 @@ HEADINGS = {
     "inside": "Look inside the network",
     "compare": "Compare architectures",
     "learn": "Learn: four ways to read a digit row by row",
+    "runs": "Runs",
 }
 
 
