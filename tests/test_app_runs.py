@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from tests.test_app import APP, metric
-from tests.test_store import SHIPPED, shipped_run
 
 from rnn_demo.store import new_key, open_store, owner_from_key
 from rnn_demo.ui.navigation import PAGE
 from rnn_demo.ui.visitor import OWNER_STATE
+from tests.test_app import APP, metric
+from tests.test_store import SHIPPED, shipped_run
 
 
 @pytest.fixture

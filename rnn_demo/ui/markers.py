@@ -17,7 +17,8 @@ these classes, never on a fixed sleep or a sentence:
   (``gradients``, ``step-through``, ``state-plane``);
 * ``st-key-lesson-step-<n>``: the lesson shows step ``n``;
 * ``st-key-run-row-<id>``: /runs lists the visitor's run ``id``;
-  ``st-key-run-view-<id>``: the read-only view of run ``id`` (its link, ``/runs?id=<id>``).
+  ``st-key-run-view-<id>``: the read-only view of run ``id`` (its link, ``/runs?id=<id>``);
+  ``st-key-runs-count-<n>``: /runs knows the visitor and lists their ``n`` runs.
 
 Streamlit draws no empty container, so each marker holds what it marks.
 """
@@ -37,6 +38,7 @@ VIEW_KEY_PREFIX = "view-"
 LESSON_KEY_PREFIX = "lesson-step-"
 RUN_ROW_KEY_PREFIX = "run-row-"
 RUN_VIEW_KEY_PREFIX = "run-view-"
+RUNS_COUNT_KEY_PREFIX = "runs-count-"
 CSS_KEY_PREFIX = "st-key-"  # what Streamlit puts before a container's key in its class
 # The element inside the page-ready container: the container can reach the
 # browser a moment before its content, so tests wait for this.
@@ -93,3 +95,8 @@ def run_row_block(run_id: str):
 def run_view_block(run_id: str):
     """A container marked ``st-key-run-view-<run_id>``: the read-only view of that run."""
     return st.container(key=f"{RUN_VIEW_KEY_PREFIX}{run_id}", border=True)
+
+
+def runs_count_block(count: int):
+    """A container marked ``st-key-runs-count-<count>``: the visitor's list of ``count`` runs."""
+    return st.container(key=f"{RUNS_COUNT_KEY_PREFIX}{count}")

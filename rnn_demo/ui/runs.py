@@ -20,7 +20,7 @@ from rnn_demo.store import NewRun, RunNotFound, RunStore, RunSummary, StoreError
 from rnn_demo.store.runs import check_run_id, twin_file_arrays, twin_file_bytes
 from rnn_demo.twins.model import NumpyModel
 from rnn_demo.twins.twin_file import twin_from_arrays
-from rnn_demo.ui.markers import run_row_block, run_view_block
+from rnn_demo.ui.markers import run_row_block, run_view_block, runs_count_block
 from rnn_demo.ui.navigation import page_link
 from rnn_demo.ui.resources import run_store
 from rnn_demo.ui.visitor import forget_visitor, visitor_owner
@@ -211,13 +211,14 @@ def runs_list() -> None:
     if message:
         st.info(plain(message), icon=":material/info:")
     runs = visitor_runs(store)
-    if not runs:
-        st.info("No runs yet. Train one on the Train page or upload a `.keras` file on Draw; it is kept "
-                "here, for this browser, across reloads and restarts.", icon=":material/folder_open:")
-        return
-    st.caption(f"{len(runs)} runs, newest first. Each has a link that anyone can open read-only.")
-    for run in runs:
-        _run_row(store, run)
+    with runs_count_block(len(runs)):
+        if not runs:
+            st.info("No runs yet. Train one on the Train page or upload a `.keras` file on Draw; it is kept "
+                    "here, for this browser, across reloads and restarts.", icon=":material/folder_open:")
+            return
+        st.caption(f"{len(runs)} runs, newest first. Each has a link that anyone can open read-only.")
+        for run in runs:
+            _run_row(store, run)
     chosen = [run.id for run in runs if st.session_state.get(f"compare-{run.id}")]
     if len(chosen) >= 2:
         st.subheader("Compared", anchor=False)
