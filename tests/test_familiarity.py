@@ -63,20 +63,20 @@ def test_drawn_digits_are_familiar_and_an_x_is_not(arch):
     drawn = drawn_digit_set()
     flagged, probabilities = unlike(arch, drawn.sequences)
     read_right = probabilities.argmax(axis=1) == drawn.labels
-    assert flagged.mean() <= 0.05 and flagged[read_right].mean() <= 0.05
+    assert flagged.mean() <= 0.07 and flagged[read_right].mean() <= 0.07
     sequences, names = not_digits()
     flagged_not, _ = unlike(arch, sequences)
     is_x = np.array(names) == "X"
-    assert flagged_not[is_x].mean() >= 0.7  # the X the issue saw read as "8" at 95 %
-    assert flagged_not.mean() >= 0.4 >= 8 * flagged.mean()
+    assert flagged_not[is_x].mean() >= 0.9  # the X the issue saw read as "8" at 95 %
+    assert flagged_not.mean() >= 0.6 >= 10 * flagged.mean()
 
 
 def test_the_line_is_set_by_held_out_digits_and_confidence_counts_too():
     model, familiarity = fitted("lstm")
     digits = load_embedded()
     features, probabilities = head_inputs(model, digits.valid_sequences[:HELD_OUT])
-    # The line: all but the most unusual 2 % of the held-out digits are within it.
-    assert np.mean(familiarity.distance(features) > familiarity.limit) == pytest.approx(0.02, abs=0.005)
+    # The line: all but the most unusual 5 % of the held-out digits are within it.
+    assert np.mean(familiarity.distance(features) > familiarity.limit) == pytest.approx(0.05, abs=0.005)
     assert np.allclose(probabilities, model.predict_probabilities(digits.valid_sequences[:HELD_OUT]), atol=1e-6)
     # The distance: the mean over the 5 nearest known digits (a known digit is one of its own).
     known, _ = head_inputs(model, digits.train_sequences[:8])
