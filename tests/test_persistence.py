@@ -1,15 +1,22 @@
 """Saving and loading models: round trip, metadata, and files that must be refused."""
 
+import io
+import json
 import tempfile
+import time
+import tracemalloc
 import zipfile
 
 import keras
 import numpy as np
 import pytest
 
-from rnn_demo.config import TrainConfig
+from rnn_demo.config import ARCHITECTURES, TrainConfig
+from rnn_demo.engine.model_file import app_parameters, check_architecture
+from rnn_demo.engine.models import build_model
 from rnn_demo.engine.persistence import (
     METADATA_ENTRY,
+    ModelCaps,
     ModelFileError,
     load_model,
     load_model_bytes,
@@ -138,3 +145,152 @@ def test_uploaded_lambda_model_is_refused(tmp_path):
     keras.Model(inputs, outputs).save(path)
     with pytest.raises(ModelFileError, match="evil.keras: Keras refused to load it"):
         load_model_bytes(path.read_bytes(), "evil.keras")
+
+
+# ---------------------------------------------------------------- hostile files
+# What the app's host allows by default (rnn_demo.app.limits.HostLimits), passed as caps.
+HOST_CAPS = ModelCaps(max_hidden_units=256, max_layers=4)
+
+
+@pytest.fixture(scope="module")
+def honest_file(tmp_path_factory) -> bytes:
+    path = tmp_path_factory.mktemp("honest") / "honest.keras"
+    return save_model(build_model(TrainConfig(arch="rnn", hidden_units=4)), path, {"arch": "rnn"},
+                      with_twin=False).read_bytes()
+
+
+def rewritten(data: bytes, *, config=None, entries: dict | None = None,
+              compression: int = zipfile.ZIP_STORED) -> bytes:
+    """``data`` (a .keras file) with its config.json changed by ``config`` and ``entries`` added or replaced."""
+    entries = dict(entries or {})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(buffer, "w", compression) as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "config.json" and config is not None:
+                content = json.dumps(config(json.loads(content))).encode()
+            if item.filename not in entries:
+                target.writestr(item.filename, content)
+        for filename, content in entries.items():
+            target.writestr(filename, content)
+    return buffer.getvalue()
+
+
+def with_units(units: int, kind: str = "SimpleRNN"):
+    def change(config):
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "SimpleRNN":
+                layer["class_name"] = kind
+                layer["config"]["units"] = units
+        return config
+    return change
+
+
+@pytest.mark.parametrize("arch", list(ARCHITECTURES))
+def test_parameters_counted_from_the_config_are_keras_own(arch, tmp_path):
+    config = TrainConfig(arch=arch, hidden_units=7, layers=3)
+    model = build_model(config)
+    path = save_model(model, tmp_path / "m.keras", {}, with_twin=False)
+    with zipfile.ZipFile(path) as archive:
+        counted = check_architecture(json.loads(archive.read("config.json")), "m.keras", ModelCaps())
+    assert counted == model.count_params() == app_parameters(arch, 7, 3)
+
+
+def test_the_host_caps_allow_every_recipe_the_host_allows():
+    largest = max(build_model(TrainConfig(arch=arch, hidden_units=256, layers=4)).count_params()
+                  for arch in ARCHITECTURES)
+    assert HOST_CAPS.max_parameters == largest
+
+
+def test_a_huge_model_in_a_small_file_is_refused_before_any_weight_is_built(honest_file, tmp_path, monkeypatch):
+    """The 252 KB file of an 8,000-unit SimpleRNN cost the web process 525 MiB; 12,000 LSTM units held a
+    worker for 60 s."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for units, kind in ((8000, "SimpleRNN"), (12000, "LSTM"), (257, "GRU")):
+        data = rewritten(honest_file, config=with_units(units, kind))
+        assert len(data) < 100_000
+        started = time.perf_counter()
+        with pytest.raises(ModelFileError, match=f"a {kind} layer of {units} units; this server reads 1 to 256"):
+            load_model_bytes(data, "big.keras", caps=HOST_CAPS)
+        assert time.perf_counter() - started < 1.0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_too_many_layers_or_parameters_are_refused(honest_file):
+    def stacked(config):
+        layers = config["config"]["layers"]
+        recurrent = next(layer for layer in layers if layer["class_name"] == "SimpleRNN")
+        layers[1:2] = [recurrent] * 5
+        return config
+
+    with pytest.raises(ModelFileError, match="more than 4 recurrent layers"):
+        load_model_bytes(rewritten(honest_file, config=stacked), "deep.keras", caps=HOST_CAPS)
+
+    def wide_head(config):
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "Dense":
+                layer["config"]["units"] = 10**6
+        return config
+
+    with pytest.raises(ModelFileError, match=f"over {HOST_CAPS.max_parameters:,} parameters"):
+        load_model_bytes(rewritten(honest_file, config=wide_head), "wide.keras", caps=HOST_CAPS)
+    with pytest.raises(ModelFileError, match="a layer of type 'Conv2D'"):
+        load_model_bytes(rewritten(honest_file, config=with_units(4, "Conv2D")), "conv.keras")
+
+
+def test_a_metadata_bomb_is_refused_from_the_zip_directory(honest_file):
+    """1.05 MB on the wire whose rnn_demo.json inflates to 1 GB took a worker to 2.8 GB for 26 s."""
+    bomb = rewritten(honest_file, entries={METADATA_ENTRY: b" " * 200 * 2**20}, compression=zipfile.ZIP_DEFLATED)
+    assert len(bomb) < 1_000_000
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(ModelFileError, match="rnn_demo.json' inside is 209,715,200 bytes; this server reads at most"):
+        load_model_bytes(bomb, "bomb.keras")
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert seconds < 1.0 and peak < 20 * 2**20, (seconds, peak)
+    # Under the size cap but compressed past any JSON's ratio.
+    dense = rewritten(honest_file, entries={"assets/x": b"\0" * 60_000}, compression=zipfile.ZIP_DEFLATED)
+    with pytest.raises(ModelFileError, match="compressed over 100:1"):
+        load_model_bytes(dense, "dense.keras")
+    crowded = rewritten(honest_file, entries={f"x{index}": b"" for index in range(20)})
+    with pytest.raises(ModelFileError, match="20 files inside|24 files inside"):
+        load_model_bytes(crowded, "crowded.keras")
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ({"dataset": ["mnist"]}, "dataset must be one of mnist, fashion; got a list"),
+        ({"arch": {"x": 1}}, "arch must be one of rnn, .*; got a JSON object"),
+        ({"arch": "x` [Log in](https://evil.example)"}, "arch must be one of"),
+        ({"iterations": "12"}, "iterations must be a whole number; got '12'"),
+        ({"iterations": True}, "iterations must be a whole number; got True"),
+        ({"val_accuracy": "0.9"}, "val_accuracy must be a number"),
+        ({"message": "x" * 501}, "message must be a text of at most 500 characters"),
+        ({"config": {"hidden_units": 10**9}}, "config is not this app's: hidden_units must be between"),
+        ({"config": {"arch": ["lstm"]}}, "config is not this app's"),
+        ({"history": {"train_loss": ["0.1"]}}, "history.train_loss must be a number"),
+        ([1, 2], "is not a JSON object"),
+    ],
+)
+def test_metadata_is_typed_field_by_field(honest_file, metadata, message):
+    data = rewritten(honest_file, entries={METADATA_ENTRY: json.dumps(metadata)})
+    with pytest.raises(ModelFileError, match=f"typed.keras: (its )?.*{message}"):
+        load_model_bytes(data, "typed.keras")
+
+
+def test_valid_metadata_comes_back_whole_and_unknown_fields_are_dropped(honest_file):
+    metadata = {"arch": "gru", "dataset": "fashion", "iterations": 3, "val_loss": float("nan"),
+                "config": TrainConfig(arch="gru").to_dict(), "history": {"train_loss": [0.5, 0.25]},
+                "colour": "<b>red</b>"}
+    loaded = load_model_bytes(rewritten(honest_file, entries={METADATA_ENTRY: json.dumps(metadata)}), "ok.keras")
+    assert loaded.metadata.keys() == metadata.keys() - {"colour"}
+    assert loaded.metadata["history"] == {"train_loss": [0.5, 0.25]}
+
+
+def test_a_damaged_metadata_entry_is_refused(honest_file):
+    for content in (b"{not json", b"\xff\xfe", b"[" * 100_000):
+        with pytest.raises(ModelFileError, match="damaged rnn_demo.json inside"):
+            load_model_bytes(rewritten(honest_file, entries={METADATA_ENTRY: content}), "bad.keras")

@@ -6,7 +6,10 @@ file. :func:`save_model` also writes the model's NumPy twin beside it
 (``x.keras`` → ``x.npz``, see :mod:`rnn_demo.twins.twin_file`), which the web process
 reads without Keras. Loading uses Keras's safe mode (no code runs from the file: Lambda
 layers and unknown custom objects are refused) and checks that the model
-reads ``(16, 16)`` sequences and gives 10 outputs.
+reads ``(16, 16)`` sequences and gives 10 outputs. Before Keras reads a byte,
+:mod:`rnn_demo.engine.model_file` checks the zip's directory, the model's size
+against the host's :class:`~rnn_demo.engine.model_file.ModelCaps` and the
+metadata's types.
 """
 
 from __future__ import annotations
@@ -20,16 +23,20 @@ from pathlib import Path
 
 import keras
 
+from rnn_demo.engine.model_file import (
+    CONFIG_ENTRY,
+    METADATA_ENTRY,
+    UPLOAD_FOLDER_PREFIX,
+    ModelCaps,
+    ModelFileError,
+    check_architecture,
+    check_archive,
+    read_json,
+    validate_metadata,
+)
 from rnn_demo.engine.models import CLASSES, INPUTS_PER_STEP, TIMESTEPS
-from rnn_demo.errors import UserError
 from rnn_demo.twins.model import NumpyModel
 from rnn_demo.twins.twin_file import save_twin, twin_path
-
-METADATA_ENTRY = "rnn_demo.json"
-
-
-class ModelFileError(UserError, RuntimeError):
-    """A model file is missing, unreadable, unsafe or of the wrong shape."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +75,13 @@ def model_bytes(model: keras.Model, metadata: dict) -> bytes:
 
 
 def load_model(
-    path: str | os.PathLike, *, max_bytes: int | None = None, display_name: str | None = None
+    path: str | os.PathLike, *, max_bytes: int | None = None, display_name: str | None = None,
+    caps: ModelCaps | None = None,
 ) -> LoadedModel:
     """Load a ``.keras`` file in safe mode and check it fits this app.
 
-    ``display_name`` names the file in error messages (default: its file name).
+    ``display_name`` names the file in error messages (default: its file name);
+    ``caps`` bound the model (default: :class:`ModelCaps`, the config's bounds).
     """
     path = Path(path)
     name = display_name or path.name
@@ -84,11 +93,13 @@ def load_model(
     metadata: dict = {}
     try:
         with zipfile.ZipFile(path) as archive:
-            if "config.json" not in archive.namelist():
+            check_archive(archive, name, caps or ModelCaps())
+            if CONFIG_ENTRY not in archive.namelist():
                 raise ModelFileError(f"{name}: not a Keras .keras model file (no config.json inside)")
+            check_architecture(read_json(archive, CONFIG_ENTRY, name), name, caps or ModelCaps())
             if METADATA_ENTRY in archive.namelist():
-                metadata = json.loads(archive.read(METADATA_ENTRY))
-    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as error:
+                metadata = validate_metadata(read_json(archive, METADATA_ENTRY, name), name)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as error:
         raise ModelFileError(f"{name}: damaged model file ({error})") from error
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
@@ -96,22 +107,24 @@ def load_model(
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelFileError(f"{name}: Keras refused to load it: {reason}") from error
     check_model_shape(model, name)
-    return LoadedModel(model, metadata if isinstance(metadata, dict) else {}, path)
+    return LoadedModel(model, metadata, path)
 
 
-def load_model_bytes(data: bytes, name: str, *, max_bytes: int | None = None) -> LoadedModel:
+def load_model_bytes(data: bytes, name: str, *, max_bytes: int | None = None,
+                     caps: ModelCaps | None = None) -> LoadedModel:
     """Load an uploaded ``.keras`` file from its bytes.
 
     The size is checked before anything is written; the bytes then go to a
     fresh private temporary folder (readable by this process's user only, its
-    name unguessable) that is deleted before this returns, so no other
-    visitor can ever reach the file.
+    name unguessable) that is deleted before this returns, whatever happens, so
+    no other visitor can ever reach the file. Its name carries this process's
+    id: if the process is killed mid-load, its pool removes the folder.
     """
     _check_size(name, len(data), max_bytes)
-    with tempfile.TemporaryDirectory(prefix="rnn_demo_upload_") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"{UPLOAD_FOLDER_PREFIX}{os.getpid()}_") as folder:
         path = Path(folder) / "upload.keras"
         path.write_bytes(data)
-        loaded = load_model(path, display_name=name)
+        loaded = load_model(path, display_name=name, caps=caps)
     return LoadedModel(loaded.model, loaded.metadata, Path(name))
 
 
