@@ -97,6 +97,7 @@ def test_an_abandoned_training_is_stopped_after_the_grace_and_stored_as_stopped(
     assert trained[0].result.iterations_done < 2000
     run = the_stored_run(store, owner)
     assert (run.status, run.iterations) == ("stopped", trained[0].result.iterations_done)
+    assert "no page followed it for 1 s" in run.metrics["message"]
     assert training.snapshot().kept[1].run_id == run.id
     assert store.model_bytes(run.id)[:2] == b"PK"  # the .keras file, a zip
 

@@ -16,6 +16,7 @@ Plain Python (no Keras, no Streamlit): the live view in
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -207,6 +208,10 @@ class LiveTraining:
                 record, arrays = self.pool.run(
                     "train", config, None, on_event=self._record, stop=self._stop_signal.is_set,
                 )
+                if record.status == "stopped" and not self.stop_event.is_set():  # abandoned, not asked
+                    record = dataclasses.replace(record, message=(
+                        f"stopped after {record.iterations_done} of {config.iterations} iterations: no page "
+                        f"followed it for {self._stop_signal.grace_seconds:g} s"))
                 trained = TrainedModel(self.model_number(index), record, arrays)
                 with self._lock:
                     self._finished.append(trained)
