@@ -10,6 +10,7 @@ name, an id) is shown as plain text (:func:`plain`).
 from __future__ import annotations
 
 import functools
+import html
 import re
 
 import streamlit as st
@@ -108,7 +109,8 @@ def curves_of(store: RunStore, run_ids: list[str]) -> list[dict]:
     for run_id in run_ids:
         run = store.get_run(run_id)
         history = run.curves or {}
-        curves.append({"label": run_label(run), "arch": run.arch,
+        # Plotly reads tags and entities in a trace's name: the name is escaped to show as typed.
+        curves.append({"label": html.escape(run_label(run)), "arch": run.arch,
                        **{name: history.get(name) or [] for name in
                           ("train_loss", "val_iterations", "val_loss", "val_accuracy")}})
     return curves
@@ -237,7 +239,7 @@ def _run_row(store: RunStore, run: RunSummary) -> None:
             st.markdown(f"**{plain(run.name)}**")
             st.caption(summary_line(run))
         pick.checkbox("Compare", key=f"compare-{run.id}")
-        links, download, rename, delete, share = st.columns([2, 1, 1, 1, 1], vertical_alignment="center")
+        links, download, rename, delete, share = st.columns([2, 1.4, 1, 1, 0.8], vertical_alignment="center")
         with links:
             open_links(run)
         with download:
