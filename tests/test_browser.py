@@ -1,7 +1,8 @@
 """The real app in a real browser: `streamlit run app.py` driven by Chromium.
 
-What AppTest cannot see is checked here: the drawing canvas (a Components v2
-element that only a browser can drive), the live fragment redrawing the loss
+What AppTest cannot see is checked here: the drawing canvas
+(``streamlit-drawable-canvas``, which only a browser can drive; more in
+``tests/test_browser_draw.py``), the live fragment redrawing the loss
 curve while the background thread trains, the Stop button, and the first
 visit after a server start (Streamlit's legacy ``pages/`` mode, see
 docs/architecture.md), which needs a fresh server. Screenshots go
@@ -156,6 +157,7 @@ def test_drawing_a_digit_shows_a_prediction(server, page):
     screenshot(page, "draw-stroke")
 
 
+CLEAR_BUTTON = "Reset canvas & history"  # streamlit-drawable-canvas's toolbar
 # The session's count of whole-page runs, from the /draw ready marker (markers.page_ready).
 PAGE_RUNS_JS = f"""() => document.querySelector("{ready_selector('draw')}").dataset.run"""
 # What the prediction panel says: each probability bar's title ("class: p" to four places).
@@ -164,7 +166,7 @@ PROBABILITIES_JS = """() => Array.from(document.querySelectorAll("[data-testid='
 
 
 def test_each_stroke_updates_the_prediction_without_rerunning_the_page(server, page):
-    """Canvas and prediction are one fragment: strokes and Clear re-run it alone."""
+    """Canvas and prediction are one fragment: strokes, undo, redo and clear re-run it alone."""
     page.goto(page_url(server.base, "draw"))
     wait_until_idle(page, ready="draw")
     page.get_by_text("Nothing drawn yet").wait_for()
@@ -177,9 +179,16 @@ def test_each_stroke_updates_the_prediction_without_rerunning_the_page(server, p
         page.locator(f".{CSS_KEY_PREFIX}drawn-strokes-{strokes} [data-testid='stMetric']").wait_for(timeout=RESULT_TIMEOUT_MS)
         seen.append(page.evaluate(PROBABILITIES_JS))
     assert len(seen[0]) == 10 and seen[1] != seen[0]
-    page.get_by_role("button", name="Clear").click()
+    # The canvas's toolbar: undo and redo are answered too, then clear.
+    page.get_by_role("button", name="Undo").click()
+    page.locator(f".{CSS_KEY_PREFIX}drawn-strokes-1 [data-testid='stMetric']").wait_for(timeout=RESULT_TIMEOUT_MS)
+    assert page.evaluate(PROBABILITIES_JS) == seen[0]
+    page.get_by_role("button", name="Redo").click()
+    page.locator(f".{CSS_KEY_PREFIX}drawn-strokes-2 [data-testid='stMetric']").wait_for(timeout=RESULT_TIMEOUT_MS)
+    assert page.evaluate(PROBABILITIES_JS) == seen[1]
+    page.get_by_role("button", name=CLEAR_BUTTON).click()
     page.get_by_text("Nothing drawn yet").wait_for()
-    assert page.evaluate(PAGE_RUNS_JS) == runs, "a stroke or Clear re-ran the whole page"
+    assert page.evaluate(PAGE_RUNS_JS) == runs, "a stroke or a toolbar button re-ran the whole page"
     no_exceptions(page)
 
 

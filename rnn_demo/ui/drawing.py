@@ -1,13 +1,14 @@
-"""The Draw page's canvas and the prediction beside it, redrawn as the pen moves.
+"""The Draw page's canvas and the prediction beside it, answered after each stroke.
 
-The canvas is a small Components v2 element of our own (:data:`CANVAS_JS`): it
-draws white ink on black at the size and pen of
-:data:`rnn_demo.data.canvas.CANVAS_PIXELS` / :data:`~rnn_demo.data.canvas.STROKE_WIDTH`
-and sends its picture as a PNG the moment a stroke ends, and every
-:data:`SEND_EVERY_MS` while the pen moves (``streamlit-drawable-canvas`` sends
-only on mouse-up, too late for an answer as you draw; see docs/performance.md).
-Turning the picture into the model's input is
-:func:`rnn_demo.data.canvas.preprocess_canvas`, tested on its own.
+The canvas is ``streamlit-drawable-canvas`` (``st_canvas`` in freedraw mode):
+white ink on black at :data:`rnn_demo.data.canvas.CANVAS_PIXELS` with the pen
+:data:`~rnn_demo.data.canvas.STROKE_WIDTH`, its toolbar's undo, redo and clear.
+It sends its picture (a PNG data URL) after each stroke, through the library's
+fixed 200 ms debounce; the picture is read by the bounded
+:func:`rnn_demo.data.canvas.rgba_from_data_url` and made the model's input by
+:func:`rnn_demo.data.canvas.preprocess_canvas`, tested on its own. A drawing
+unlike every digit the model knows (:mod:`rnn_demo.twins.familiarity`) is said
+so in a sentence beside the answer. See docs/performance.md for the latency.
 
 Canvas and prediction are one fragment (:func:`draw_and_predict`): a stroke
 re-runs only it, and its panel is plain HTML (:mod:`rnn_demo.views.panels`), so
@@ -16,171 +17,61 @@ nothing but the answer travels and redraws.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
+import numpy as np
 import streamlit as st
 
 from rnn_demo.app.models import InteractiveModel
 from rnn_demo.data.canvas import (
     CANVAS_PIXELS,
     STROKE_WIDTH,
+    CanvasError,
     NothingDrawn,
     preprocess_canvas,
     rgba_from_data_url,
 )
+from rnn_demo.data.reduction import reduce_images
 from rnn_demo.data.sources import Dataset
+from rnn_demo.twins.familiarity import Familiarity, fit_familiarity, head_inputs
 from rnn_demo.ui.markers import drawn_strokes_block
 from rnn_demo.ui.pickers import DigitInput, open_inside, pick_validation_digit
 from rnn_demo.views import figures, panels
 
-SEND_EVERY_MS = 100  # while the pen moves; a stroke's end is sent at once
 DRAW_MODES = ("Draw", "Pick a validation digit")
-
-# One canvas per mount, kept on its parent element across re-renders (the
-# function runs again whenever Streamlit redraws the element). Strokes are
-# drawn as Fabric's PencilBrush draws them (the drawn-digit test set's
-# renderer copies that): quadratic curves through the midpoints of successive
-# pointer positions, round caps and joins.
-CANVAS_JS = """
-const CANVASES = new WeakMap();
-
-function mid(a, b) { return { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 }; }
-
-function create(parentElement, data) {
-  const canvas = document.createElement("canvas");
-  canvas.width = canvas.height = data.size;
-  Object.assign(canvas.style, {
-    width: data.size + "px", height: data.size + "px", touchAction: "none",
-    cursor: "crosshair", borderRadius: "6px", display: "block", background: data.paper,
-  });
-  parentElement.appendChild(canvas);
-  // The paper is the element's background, not pixels: the picture sent is ink
-  // on transparent, which preprocess_canvas reads straight from the alpha channel.
-  const context = canvas.getContext("2d");
-  const pad = { canvas, context, points: [], drawing: false, strokes: 0, lastSent: 0, timer: null,
-                sequence: 0, data, setStateValue: null };
-
-  // Every picture has a sequence number; Python echoes the one it answered in
-  // data.answered, so at most one mid-stroke picture waits in the server's queue
-  // (a stroke's end is always sent at once).
-  const send = final => {
-    clearTimeout(pad.timer);
-    pad.timer = null;
-    pad.lastSent = performance.now();
-    pad.sequence += 1;
-    pad.setStateValue("drawing", { image: canvas.toDataURL("image/png"), strokes: pad.strokes, final,
-                                   sequence: pad.sequence });
-  };
-  pad.sendWhileDrawing = () => {
-    if (!pad.drawing || pad.data.answered < pad.sequence) return;
-    const wait = pad.data.sendEveryMs - (performance.now() - pad.lastSent);
-    if (wait <= 0) send(false);
-    else if (pad.timer === null) pad.timer = setTimeout(() => { pad.timer = null; pad.sendWhileDrawing(); }, wait);
-  };
-  const position = event => {
-    const box = canvas.getBoundingClientRect();
-    return { x: (event.clientX - box.left) * canvas.width / box.width,
-             y: (event.clientY - box.top) * canvas.height / box.height };
-  };
-  const pen = () => {
-    context.strokeStyle = context.fillStyle = pad.data.ink;
-    context.lineWidth = pad.data.stroke;
-    context.lineCap = context.lineJoin = "round";
-  };
-  canvas.addEventListener("pointerdown", event => {
-    if (event.button !== 0) return;
-    canvas.setPointerCapture(event.pointerId);
-    pad.drawing = true;
-    pad.points = [position(event)];
-    pen();
-    const { x, y } = pad.points[0];
-    context.beginPath();
-    context.arc(x, y, pad.data.stroke / 2, 0, 2 * Math.PI);
-    context.fill();
-  });
-  canvas.addEventListener("pointermove", event => {
-    if (!pad.drawing) return;
-    const points = pad.points;
-    points.push(position(event));
-    const n = points.length;
-    const start = n === 2 ? points[0] : mid(points[n - 3], points[n - 2]);
-    const end = mid(points[n - 2], points[n - 1]);
-    pen();
-    context.beginPath();
-    context.moveTo(start.x, start.y);
-    context.quadraticCurveTo(points[n - 2].x, points[n - 2].y, end.x, end.y);
-    context.stroke();
-    pad.sendWhileDrawing();
-  });
-  const lift = () => {
-    if (!pad.drawing) return;
-    pad.drawing = false;
-    const points = pad.points;
-    if (points.length > 1) {
-      const from = mid(points[points.length - 2], points[points.length - 1]);
-      const last = points[points.length - 1];
-      pen();
-      context.beginPath();
-      context.moveTo(from.x, from.y);
-      context.lineTo(last.x, last.y);
-      context.stroke();
-    }
-    pad.strokes += 1;
-    send(true);
-  };
-  canvas.addEventListener("pointerup", lift);
-  canvas.addEventListener("pointercancel", lift);
-  return pad;
-}
-
-export default function (component) {
-  const { data, parentElement, setStateValue } = component;
-  let pad = CANVASES.get(parentElement);
-  if (!pad || !parentElement.contains(pad.canvas)) {
-    pad = create(parentElement, data);
-    CANVASES.set(parentElement, pad);
-  }
-  pad.data = data;
-  pad.setStateValue = setStateValue;
-}
-"""
+CANVAS_KEY = "canvas"
+# The model's known digits and the held-out ones that set its familiarity line
+# (about 0.5 s per model, once per server; tests/test_familiarity.py calibrates on these).
+KNOWN_DIGITS, HELD_OUT_DIGITS = 1000, 500
+UNLIKE_KEY = "drawing-unlike-known"  # marks the sentence that says a drawing is unlike them
 
 
-@functools.cache
-def _canvas_component():
-    return st.components.v2.component("rnn_demo.drawing_canvas", js=CANVAS_JS)
+def drawing_canvas() -> tuple[DigitInput | str, int]:
+    """The canvas; returns the drawing as an input (or guidance when there is none)
+    and the number of strokes it shows (undo and clear included)."""
+    # Imported here: the library registers its element on import, which fails outside a running app.
+    from streamlit_drawable_canvas import st_canvas
 
-
-def drawing_canvas() -> tuple[DigitInput | str, int | None]:
-    """A black canvas with thick white ink, and a Clear button.
-
-    Returns the drawing as an input (or guidance when there is none), and the
-    number of finished strokes it shows (``None`` for a picture sent while the
-    pen is still moving). A new canvas key (Clear) remounts the component empty.
-    """
-    generation = st.session_state.setdefault("canvas_generation", 0)
-    key = f"canvas_{generation}"
-    # The picture this run answers (the component's state before the call): the
-    # canvas sends no new mid-stroke picture until the previous one is answered.
-    previous = (st.session_state.get(key) or {}).get("drawing") or {}
-    result = _canvas_component()(
-        data={"size": CANVAS_PIXELS, "stroke": STROKE_WIDTH, "ink": "#FFFFFF", "paper": "#000000",
-              "sendEveryMs": SEND_EVERY_MS, "answered": previous.get("sequence", 0)},
-        key=key, default={"drawing": None}, on_drawing_change=lambda: None,
-        width="content", height="content",
+    result = st_canvas(
+        stroke_width=STROKE_WIDTH, stroke_color="#FFFFFF", background_color="#000000",
+        update_streamlit=True, height=CANVAS_PIXELS, width=CANVAS_PIXELS, drawing_mode="freedraw",
+        return_image_data=True, key=CANVAS_KEY,
     )
-
-    def clear() -> None:
-        st.session_state["canvas_generation"] += 1
+    strokes = len((result.json_data or {}).get("objects") or [])
+    # The PNG as sent (the state of the element), read at a bounded size; the
+    # library's own image_data would decode whatever arrives.
+    url = ((st.session_state.get(CANVAS_KEY) or {}).get("drawing") or {}).get("data")
+    if strokes == 0 or url is None:
         st.session_state.pop("last_drawn", None)
-
-    st.button("Clear", on_click=clear, icon=":material/ink_eraser:")
-    drawing = result.get("drawing") if result is not None else None
-    if not drawing:
-        return preprocess_canvas(None).message, 0
-    prepared = preprocess_canvas(rgba_from_data_url(drawing["image"]))
-    strokes = int(drawing["strokes"]) if drawing.get("final") else None
+        return preprocess_canvas(None).message, strokes
+    try:
+        rgba = rgba_from_data_url(url)
+        if rgba.shape != (CANVAS_PIXELS, CANVAS_PIXELS, 4):
+            raise CanvasError(f"The drawing could not be read: the canvas sent {rgba.shape[1]}×{rgba.shape[0]} "
+                              f"pixels, not {CANVAS_PIXELS}×{CANVAS_PIXELS}.")
+    except CanvasError as error:
+        return str(error), strokes
+    prepared = preprocess_canvas(rgba)
     if isinstance(prepared, NothingDrawn):
         return prepared.message, strokes
     digit = DigitInput(prepared.image16, None, "your drawing", prepared.image28)
@@ -188,18 +79,26 @@ def drawing_canvas() -> tuple[DigitInput | str, int | None]:
     return digit, strokes
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def familiarity(model_key: str, dataset_name: str, _model: InteractiveModel, _dataset: Dataset) -> Familiarity:
+    """What model ``model_key`` makes of the known digits of ``dataset_name``, once per server."""
+    return fit_familiarity(_model.numpy_model, reduce_images(_dataset.x_train[:KNOWN_DIGITS]),
+                           reduce_images(_dataset.x_valid[:HELD_OUT_DIGITS]))
+
+
 @st.fragment
 def draw_and_predict(model: InteractiveModel, dataset: Dataset, mode: str) -> None:
     """The input (canvas or a validation digit) beside the model's answer; one fragment.
 
-    A stroke, a Clear or another digit re-runs this fragment only: the model
-    switch, the uploader and the rest of the page stay as they are.
+    A stroke, an undo, a clear or another digit re-runs this fragment only: the
+    model switch, the uploader and the rest of the page stay as they are.
     """
     left, right = st.columns([2, 3], gap="large")
     strokes = None
     with left:
         if mode == DRAW_MODES[0]:
-            st.caption("Draw one digit, large and centred, with the mouse or a finger.")
+            st.caption("Draw one digit, large and centred, with the mouse or a finger. "
+                       "The toolbar over the canvas's top edge undoes, redoes and clears.")
             digit, strokes = drawing_canvas()
         else:
             digit = pick_validation_digit(dataset, key="draw_digit")
@@ -209,13 +108,24 @@ def draw_and_predict(model: InteractiveModel, dataset: Dataset, mode: str) -> No
         if isinstance(digit, str):
             st.info(digit, icon=":material/gesture:")
         else:
-            prediction_panel(model, digit, dataset.class_names)
+            known = familiarity(model.key, dataset.name, model, dataset) if strokes is not None else None
+            prediction_panel(model, digit, dataset.class_names, known)
 
 
-def prediction_panel(model: InteractiveModel, digit: DigitInput, class_names: Sequence[str]) -> None:
-    """What the model reads and what it predicts for ``digit``, with a way inside."""
-    probabilities = model.numpy_model.predict_probabilities(digit.image16)[0]  # (10,)
+def prediction_panel(model: InteractiveModel, digit: DigitInput, class_names: Sequence[str],
+                     known: Familiarity | None = None) -> None:
+    """What the model reads and what it predicts for ``digit``, with a way inside.
+
+    With ``known``, a drawing unlike every digit the model knows is said to be so.
+    """
+    features, probabilities = head_inputs(model.numpy_model, digit.image16)
+    probabilities = probabilities[0]  # (10,)
     predicted = int(probabilities.argmax())
+    if known is not None and known.is_unlike(features, probabilities[None])[0]:
+        with st.container(key=UNLIKE_KEY):
+            things = "digit" if model.dataset == "mnist" else "picture"
+            st.markdown(f"This drawing is unlike any {things} the model learned from, so its answer "
+                        f"({class_names[predicted]}) is only its nearest guess.")
     left, right = st.columns([2, 3])
     with left:
         st.metric(
@@ -229,6 +139,6 @@ def prediction_panel(model: InteractiveModel, digit: DigitInput, class_names: Se
         st.html(panels.input_picture(digit.image16))
     with right:
         st.caption("How sure it is, class by class")
-        st.html(panels.probability_bars(probabilities, class_names))
+        st.html(panels.probability_bars(np.asarray(probabilities, dtype=np.float32), class_names))
         if st.button("Look inside this digit", icon=":material/visibility:", type="primary"):
             open_inside(digit)
