@@ -84,9 +84,12 @@ def current_training() -> LiveTraining | None:
             _collect(training)
         latest.watch(_session_watch())
         st.session_state["training"] = training = latest
-        last_number = latest.model_number(len(latest.configs) - 1)
-        st.session_state["model_counter"] = max(st.session_state.get("model_counter", 0), last_number)
+        st.session_state["model_counter"] = max(st.session_state.get("model_counter", 0), _last_number(latest))
     return training
+
+
+def _last_number(training: LiveTraining) -> int:
+    return training.model_number(len(training.configs) - 1)
 
 
 def training_running() -> bool:
@@ -137,11 +140,12 @@ def start_training(configs: Sequence[TrainConfig]) -> LiveTraining | None:
     dataset = get_dataset(configs[0].dataset)
     for config in configs:
         host_limits().check(config)
-    numbers = st.session_state.get("model_counter", 0)
+    owner, store = visitor_owner(), run_store()
+    others = None if owner is None else live_trainings().find(owner)  # another tab's, numbered before
+    numbers = max(st.session_state.get("model_counter", 0), 0 if others is None else _last_number(others))
     st.session_state["model_counter"] = numbers + len(configs)
     session_models()  # collect the previous training before replacing it
     st.session_state["training_error"] = None
-    owner, store = visitor_owner(), run_store()
     keeper = None if owner is None or store is None else StoreKeeper(store, owner, worker_pool(), get_dataset)
     training = LiveTraining(
         configs, worker_pool(), numbers + 1, data_description=dataset.description,
@@ -160,12 +164,9 @@ def _seconds(seconds: float) -> str:
 
 
 def _poll_seconds(training: LiveTraining | None) -> float | None:
-    """How often the live view redraws: ``None`` once there is nothing left to follow.
-
-    One pace for queued and running trainings alike: a fragment whose ``run_every``
-    changed between runs could lose its browser-side timer (seen in the load
-    test as a page stuck on "training" after its run had finished).
-    """
+    """How often the live view redraws: ``None`` once there is nothing left to follow. One pace
+    for queued and running trainings alike: a fragment whose ``run_every`` changed between runs
+    could lose its browser-side timer (a page stuck on "training" in the load test)."""
     if training is None or training.done:
         return None
     return LIVE_VIEW_SECONDS
