@@ -122,8 +122,10 @@ class LiveTraining:
     every ``POLL_SECONDS``), then runs each config as a ``"train"`` job on a
     worker and writes its progress into this object under a lock; the page
     reads it through :meth:`snapshot`. :meth:`stop` ends the current run after
-    its current iteration (the model is kept) and skips the rest. A worker that
-    dies or does not stop ends the training with a message; the curve so far stays.
+    its current iteration (the model is kept) and skips the rest; so does a training that
+    no open session has :meth:`watch`-ed for ``grace_seconds``. A worker that dies or does
+    not stop ends the training with a message; the curve so far stays. ``keep``
+    (:class:`~rnn_demo.app.run_keeping.StoreKeeper`) stores each run as it ends, failed ones too.
     """
 
     def __init__(
