@@ -7,12 +7,19 @@ parity, trace and canvas tests share the same few seconds of ``model.fit``.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
 # Tests never download: the data layer falls back to the embedded sample at
 # once (tests of the downloader itself point it at a closed loopback port).
 os.environ["RNN_DEMO_OFFLINE"] = "1"
+# Every run store the suite opens (the app's, a server's, the CLI's) lives in a
+# folder of its own, never in the user's ~/.rnn-demo or a configured PostgreSQL;
+# a test that needs its own store sets RNN_DEMO_HOME itself.
+os.environ["RNN_DEMO_HOME"] = tempfile.mkdtemp(prefix="rnn-demo-tests-")
+os.environ["RNN_DEMO_DATABASE_URL"] = ""
 
 from rnn_demo.config import TrainConfig
 from rnn_demo.data.reduction import reduce_images
@@ -20,6 +27,10 @@ from rnn_demo.data.sources import Dataset, load_embedded
 from rnn_demo.engine.models import build_model, compile_model
 
 DEFAULT_VIEWPORT = {"width": 1400, "height": 1200}  # a browser test module may set VIEWPORT
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(os.environ["RNN_DEMO_HOME"], ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

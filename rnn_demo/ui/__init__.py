@@ -13,6 +13,8 @@
 * :mod:`~rnn_demo.ui.drawing`: the drawing canvas and the prediction beside it;
 * :mod:`~rnn_demo.ui.inside`: the Look inside page's states and gates, with the
   teaching text of :mod:`rnn_demo.views.teaching`; :mod:`~rnn_demo.ui.lesson`: the Learn page's steps;
+* :mod:`~rnn_demo.ui.visitor`: the browser's anonymous key, whose hash owns its runs;
+  :mod:`~rnn_demo.ui.runs`: the Runs page and a run's read-only view by link;
 * :mod:`~rnn_demo.ui.markers`: the keyed markers the tests and the load test wait on.
 
 This process never imports Keras or TensorFlow: every Keras job (training,
