@@ -210,7 +210,7 @@ def test_a_huge_model_in_a_small_file_is_refused_before_any_weight_is_built(hone
         data = rewritten(honest_file, config=with_units(units, kind))
         assert len(data) < 100_000
         started = time.perf_counter()
-        with pytest.raises(ModelFileError, match=f"a {kind} layer of {units} units; this server reads 1 to 256"):
+        with pytest.raises(ModelFileError, match=f"its {kind} layer has {units} units; this server reads 1 to 256"):
             load_model_bytes(data, "big.keras", caps=HOST_CAPS)
         assert time.perf_counter() - started < 1.0
     assert list(tmp_path.iterdir()) == []

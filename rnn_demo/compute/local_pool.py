@@ -2,9 +2,10 @@
 
 One ``ProcessPoolExecutor`` of one spawned process per worker (TensorFlow is
 not fork-safe), so a dead process fails only its own job. Workers warm up when
-started and are recycled after ``max_jobs`` jobs or past ``max_memory_mb``, as
-Celery's ``max_tasks_per_child`` does; the pool counts jobs itself because it
-must know each process, to end a hung one. See docs/hosting.md.
+started and are recycled after ``max_jobs`` jobs, past ``max_memory_mb``, or
+after any job that failed or was ended, as Celery's ``max_tasks_per_child``
+does; the pool counts jobs itself because it must know each process, to end a
+hung one. A replaced worker's upload folders go with it. See docs/hosting.md.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ import itertools
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from rnn_demo.compute import jobs, pool
 from rnn_demo.compute.follow import follow
+from rnn_demo.engine.model_file import UPLOAD_FOLDER_PREFIX
 
 WORKER_NICENESS = 10
 EVENT_POLL_SECONDS = 0.05
@@ -29,6 +34,8 @@ EVENT_POLL_SECONDS = 0.05
 VALUE_AFTER_FINISHED_SECONDS = 30.0
 # After a job's result arrives, its last events may still be in the queue's pipe.
 DRAIN_SECONDS = 1.0
+# A SIGKILLed worker is gone within milliseconds; its upload folders are removed after.
+EXIT_WAIT_SECONDS = 1.0
 
 
 class _DiedIdle(Exception):
@@ -130,6 +137,20 @@ def process_runs(pid: int) -> bool:
         return False
 
 
+def remove_orphan_upload_folders(folder: str | None = None) -> list[Path]:
+    """Remove the upload folders (``rnn_demo_upload_<pid>_…``) of processes that no longer run.
+
+    A worker removes its own when a read ends; one killed mid-read cannot.
+    """
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{UPLOAD_FOLDER_PREFIX}*_*"):
+        pid = path.name[len(UPLOAD_FOLDER_PREFIX):].split("_", 1)[0]
+        if pid.isdigit() and not process_runs(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 class _Worker:
     """One executor of one process, its event queue and its stop flag."""
 
@@ -186,6 +207,7 @@ class WorkerPool(pool.Pool):
         self.max_memory_mb = max_memory_mb
         self.stop_grace = stop_grace
         self._context = multiprocessing.get_context("spawn")
+        remove_orphan_upload_folders()  # a previous server's workers, killed mid-read
         self._lock = threading.Condition()
         self._idle = [_Worker(self._context, self.threads) for _ in range(size)]
         self._busy: set[_Worker] = set()
@@ -197,7 +219,9 @@ class WorkerPool(pool.Pool):
     def _run(self, request: pool.JobRequest, wait_for_worker: float | None):
         for attempt in (1, 2):
             worker = self._acquire(wait_for_worker)
-            replace = False
+            # A job that failed (refused input, a crash, a timeout) may have left its
+            # worker holding what it read: the worker is replaced, not trusted again.
+            replace = True
             try:
                 value, resident = self._follow(worker, request)
                 worker.jobs_done += 1
@@ -205,12 +229,8 @@ class WorkerPool(pool.Pool):
                 return value
             except _DiedIdle:
                 # The process had died while idle (nobody's job was lost): one more try.
-                replace = True
                 if attempt == 2:
                     raise pool.WorkerFailed("two workers in a row were dead on arrival") from None
-            except pool.WorkerFailed:
-                replace = True
-                raise
             finally:
                 self._release(worker, replace)
                 with self._lock:
@@ -274,6 +294,10 @@ class WorkerPool(pool.Pool):
     def _release(self, worker: _Worker, replace: bool) -> None:
         if replace:
             worker.retire(kill=True)
+            deadline = time.monotonic() + EXIT_WAIT_SECONDS
+            while worker.pid is not None and process_runs(worker.pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            remove_orphan_upload_folders()
         with self._lock:
             self._busy.discard(worker)
             if not self._closed:

@@ -199,7 +199,7 @@ def _width(shape: tuple[int, ...]) -> int:
 def _units(settings: dict, kind: str, name: str, most: int) -> int:
     units = settings.get("units")
     if type(units) is not int or not 1 <= units <= most:
-        raise ModelFileError(f"{name}: a {kind} layer of {str(units)[:20]} units; this server reads 1 to {most:,}")
+        raise ModelFileError(f"{name}: its {kind} layer has {str(units)[:20]} units; this server reads 1 to {most:,}")
     return units
 
 
