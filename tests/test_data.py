@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -232,3 +233,25 @@ def test_available_sources_reports_each_source(tmp_path, monkeypatch):
     assert report["network"] == "unreachable"
     assert report["embedded"].startswith("mnist_5k.npz")
     assert os.fspath(tmp_path) in report.values()
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_an_idx_header_promising_65536_to_the_fourth_items_is_refused_unread(tmp_path, gz):
+    path = tmp_path / ("huge-idx4-ubyte" + (".gz" if gz else ""))
+    header = bytes([0, 0, 0x08, 4]) + struct.pack(">4I", *[65535] * 4)
+    opener = gzip.open if gz else open
+    with opener(path, "wb") as stream:
+        stream.write(header + b"\0" * 64)
+    with pytest.raises(DataError, match=r"header promises 18,445,618,199,572,250,625 bytes .* over the 268,435,456"):
+        read_idx(path)
+
+
+def test_an_idx_gzip_that_inflates_past_its_header_is_not_held_in_memory(tmp_path):
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    with gzip.open(path, "wb", compresslevel=1) as stream:
+        stream.write(bytes([0, 0, 0x08, 1]) + struct.pack(">I", 10))
+        for _ in range(300):
+            stream.write(b"\0" * 2**20)  # 300 MiB of trailing zeros in about 300 KB
+    assert path.stat().st_size < 2_000_000
+    with pytest.raises(DataError, match="has trailing bytes: header promises 10 bytes"):
+        read_idx(path)

@@ -8,6 +8,7 @@ and what is wrong. :mod:`rnn_demo.data.sources` decides which files to read.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -18,6 +19,8 @@ from rnn_demo.errors import UserError
 
 IMAGE_SIZE = 28
 CLASSES = 10
+# The most one IDX file may hold: 5× full MNIST's training images (47 MB).
+MAX_IDX_BYTES = 2**28
 
 
 class DataError(UserError, RuntimeError):
@@ -39,33 +42,50 @@ def find_idx(directory: Path, stem: str) -> Path | None:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Parse one IDX file of unsigned bytes (gzipped if it ends in ``.gz``)."""
+    """Parse one IDX file of unsigned bytes (gzipped if it ends in ``.gz``).
+
+    The header's sizes are multiplied as Python integers and checked against
+    :data:`MAX_IDX_BYTES` before the data is read, so a header that promises
+    65536⁴ items (or a gzip that inflates without end) is refused, not read.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as stream:
-                raw = stream.read()
-        else:
-            raw = path.read_bytes()
+        with opener(path, "rb") as stream:
+            magic = stream.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0:
+                raise DataError(f"{path}: not an IDX file (bad magic number)")
+            if magic[2] != 0x08:
+                raise DataError(f"{path}: IDX data type 0x{magic[2]:02x} is not unsigned bytes (0x08)")
+            dimensions = magic[3]
+            sizes = stream.read(4 * dimensions)
+            if dimensions == 0 or len(sizes) < 4 * dimensions:
+                raise DataError(f"{path}: truncated IDX header")
+            shape = struct.unpack(f">{dimensions}I", sizes)
+            expected = math.prod(shape)
+            if expected > MAX_IDX_BYTES:
+                raise DataError(
+                    f"{path}: header promises {expected:,} bytes of shape {shape}, over the "
+                    f"{MAX_IDX_BYTES:,} this reader accepts"
+                )
+            body = stream.read(expected)
+            found = len(body) + _count_rest(stream, MAX_IDX_BYTES - len(body))
     except (OSError, EOFError, zlib.error) as error:
         raise DataError(f"{path}: cannot be read ({error})") from error
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path}: not an IDX file (bad magic number)")
-    if raw[2] != 0x08:
-        raise DataError(f"{path}: IDX data type 0x{raw[2]:02x} is not unsigned bytes (0x08)")
-    dimensions = raw[3]
-    header = 4 + 4 * dimensions
-    if dimensions == 0 or len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header")
-    shape = struct.unpack(f">{dimensions}I", raw[4:header])
-    expected = int(np.prod(shape))
-    found = len(raw) - header
     if found != expected:
         problem = "truncated" if found < expected else "has trailing bytes"
         raise DataError(
             f"{path}: {problem}: header promises {expected:,} bytes of shape {shape}, "
             f"file holds {found:,}"
         )
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+    return np.frombuffer(body, np.uint8).reshape(shape)
+
+
+def _count_rest(stream, most: int) -> int:
+    """Bytes left in ``stream`` (read and dropped a MiB at a time), stopping past ``most``."""
+    count = 0
+    while count <= most and (chunk := stream.read(2**20)):
+        count += len(chunk)
+    return count
 
 
 def write_idx(path: Path, array: np.ndarray) -> Path:
