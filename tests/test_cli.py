@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,8 @@ def test_the_installed_rnn_demo_command_is_the_same_cli():
         (["train", "--lr", "5"], "learning_rate must be between 1e-05 and 1; got 5.0"),
         (["train", "--batch", "4500"], "batch_size 4500 is larger than the training set (4000 images)"),
         (["train", "--out", "model.h5"], "--out must name a .keras file"),
+        (["train", "--out", "/nonexistent/x.keras"], "folder '/nonexistent' does not exist"),
+        (["train", "--out", "/proc/x.keras"], "cannot write in folder '/proc'"),
         (["train", "--data-dir", "/nonexistent"], "data directory /nonexistent does not exist"),
         (["train", "--dataset", "fashion"], "Fashion-MNIST is not available"),
         (["evaluate", "--model", "/nonexistent.keras"], "no such model file"),
@@ -116,3 +119,33 @@ def test_missing_gpu_is_a_one_line_error():
         pytest.skip("this machine has a GPU")
     assert completed.returncode == 1
     assert completed.stderr.strip().splitlines()[-1].startswith("rnn_demo train: error: a GPU was requested")
+
+
+def test_out_is_checked_before_training(tmp_path):
+    """A model trained for nothing was the old answer to an --out that could not be written."""
+    folder = tmp_path / "already.keras"
+    folder.mkdir()
+    for out, message in ((folder, "is a folder; name a .keras file inside it"),
+                         (tmp_path / "missing" / "x.keras", "does not exist"),
+                         ("/proc/x.keras", "cannot write in folder '/proc'")):
+        completed = run_cli("train", "--iterations", "2000", "--out", str(out))
+        assert completed.returncode == 2, completed.stderr
+        lines = completed.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0] and "Traceback" not in completed.stderr, lines
+    assert list(tmp_path.iterdir()) == [folder]  # nothing written, not even a probe
+
+
+def test_evaluate_refuses_a_model_whose_metadata_dataset_is_a_list(saved_model, tmp_path):
+    path, _ = saved_model
+    odd = tmp_path / "odd.keras"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(odd, "w") as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "rnn_demo.json":
+                content = json.dumps({**json.loads(content), "dataset": ["mnist", "fashion"]}).encode()
+            target.writestr(item.filename, content)
+    completed = run_cli("evaluate", "--model", str(odd))
+    assert completed.returncode == 1 and "Traceback" not in completed.stderr
+    assert completed.stderr.strip().splitlines()[-1] == (
+        "rnn_demo evaluate: error: odd.keras: its metadata's dataset must be one of mnist, fashion; got a list"
+    )

@@ -111,8 +111,8 @@ def _train(args) -> int:
         batch_size=args.batch, iterations=args.iterations, seed=args.seed,
         device=args.device, dataset=args.dataset, augment=args.augment, lr_decay=args.lr_decay,
     )
-    if args.out and not args.out.endswith(".keras"):
-        raise ConfigError(f"--out must name a .keras file; got {args.out!r}")
+    if args.out:
+        _check_out(args.out)
     from rnn_demo.compute.pool import RAY_ADDRESS_VARIABLE, ray_address
 
     on_ray = ray_address() is not None
@@ -140,9 +140,14 @@ def _train(args) -> int:
         summary = result.summary()
         if args.out:
             metadata = {**summary, "history": result.history.to_dict()}
-            saved = _save_from_ray(pool, config, arrays, metadata, args.out) if on_ray else _save_here(
-                result, metadata, args.out
-            )
+            try:
+                saved = _save_from_ray(pool, config, arrays, metadata, args.out) if on_ray else _save_here(
+                    result, metadata, args.out
+                )
+            except OSError as error:
+                from rnn_demo.engine.model_file import ModelFileError
+
+                raise ModelFileError(f"{args.out}: could not be written ({error.strerror or error})") from None
             summary["saved_to"] = str(saved)
             _status(f"saved to {args.out}")
         if args.save:
@@ -157,6 +162,26 @@ def _train(args) -> int:
     summary["executor"] = "ray" if on_ray else "local"
     _report(summary, args.json, ("arch", "params", "val_accuracy", "val_loss", "train_seconds"))
     return EXIT_FAILURE if result.status == "diverged" else 0
+
+
+def _check_out(out: str) -> None:
+    """Refuse an ``--out`` that could not be written, before the training it would keep."""
+    import tempfile
+    from pathlib import Path
+
+    if not out.endswith(".keras"):
+        raise ConfigError(f"--out must name a .keras file; got {out!r}")
+    path = Path(out)
+    if path.is_dir():
+        raise ConfigError(f"--out {out!r} is a folder; name a .keras file inside it")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(f"--out {out!r}: folder {str(folder)!r} does not exist")
+    try:  # the one honest test of "writable" (root passes access(); /proc still refuses)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".rnn_demo_out_"):
+            pass
+    except OSError as error:
+        raise ConfigError(f"--out {out!r}: cannot write in folder {str(folder)!r} ({error.strerror})") from None
 
 
 def _train_here(config, args, bar, stop):
