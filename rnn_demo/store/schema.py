@@ -29,7 +29,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_REVISION = "0001_runs"  # the newest file in migrations/versions (a test checks)
+SCHEMA_REVISION = "0002_classes"  # the newest file in migrations/versions (a test checks)
 KINDS = ("training", "upload", "compare")
 STATUSES = ("finished", "stopped", "failed", "diverged")
 RUN_ID_LENGTH = 22  # secrets.token_urlsafe(16): 128 random bits
@@ -98,3 +98,40 @@ run_blobs = Table(
 )
 
 store_lock = Table("store_lock", metadata, Column("id", Integer, primary_key=True, autoincrement=False))
+
+# A class (rnn_demo.store.classes): a teacher's join code, its students and the runs they posted.
+CLASS_CODE_LENGTH = 6
+NICKNAME_MAX = 24
+POST_STATES = ("posted", "unposted", "removed")  # removed: by the teacher; unposted: by the student
+
+classes = Table(
+    "classes", metadata,
+    Column("code", String(CLASS_CODE_LENGTH), primary_key=True),
+    Column("teacher", String(64), nullable=False),  # the owner hash of the visitor who created it
+    Column("assignment", JSON),  # an optional preset of recipe and hyperparameters
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),  # set: no more joins or posts
+    Index(None, "teacher"),
+)
+
+students = Table(
+    "students", metadata,
+    Column("class_code", String(CLASS_CODE_LENGTH), ForeignKey("classes.code", ondelete="CASCADE"),
+           primary_key=True),
+    Column("owner", String(64), primary_key=True),
+    Column("nickname", String(NICKNAME_MAX), nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),
+    Index(None, "owner"),
+)
+
+posts = Table(
+    "posts", metadata,
+    Column("class_code", String(CLASS_CODE_LENGTH), ForeignKey("classes.code", ondelete="CASCADE"),
+           primary_key=True),
+    Column("run_id", String(RUN_ID_LENGTH), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("posted_at", UTCDateTime, nullable=False),
+    CheckConstraint(_one_of("state", POST_STATES), name="state"),
+    Index(None, "class_code", "posted_at"),
+)
