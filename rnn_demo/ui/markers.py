@@ -18,7 +18,10 @@ these classes, never on a fixed sleep or a sentence:
 * ``st-key-lesson-step-<n>``: the lesson shows step ``n``;
 * ``st-key-run-row-<id>``: /runs lists the visitor's run ``id``;
   ``st-key-run-view-<id>``: the read-only view of run ``id`` (its link, ``/runs?id=<id>``);
-  ``st-key-runs-count-<n>``: /runs knows the visitor and lists their ``n`` runs.
+  ``st-key-runs-count-<n>``: /runs knows the visitor and lists their ``n`` runs;
+* ``st-key-class-code``: the class's join code (its text); ``st-key-board-run-<id>``: run ``id``
+  posted on the class board; ``st-key-board-count-<n>``: the board lists ``n`` runs;
+  ``st-key-class-student``: /class shows a student their class.
 
 Streamlit draws no empty container, so each marker holds what it marks.
 """
@@ -39,6 +42,10 @@ LESSON_KEY_PREFIX = "lesson-step-"
 RUN_ROW_KEY_PREFIX = "run-row-"
 RUN_VIEW_KEY_PREFIX = "run-view-"
 RUNS_COUNT_KEY_PREFIX = "runs-count-"
+CLASS_CODE_KEY = "class-code"
+BOARD_RUN_KEY_PREFIX = "board-run-"
+BOARD_COUNT_KEY_PREFIX = "board-count-"
+CLASS_STUDENT_KEY = "class-student"
 CSS_KEY_PREFIX = "st-key-"  # what Streamlit puts before a container's key in its class
 # The element inside the page-ready container: the container can reach the
 # browser a moment before its content, so tests wait for this.
@@ -100,3 +107,13 @@ def run_view_block(run_id: str):
 def runs_count_block(count: int):
     """A container marked ``st-key-runs-count-<count>``: the visitor's list of ``count`` runs."""
     return st.container(key=f"{RUNS_COUNT_KEY_PREFIX}{count}")
+
+
+def board_run_block(run_id: str):
+    """A container marked ``st-key-board-run-<run_id>``: one posted run on the class board."""
+    return st.container(key=f"{BOARD_RUN_KEY_PREFIX}{run_id}", border=True)
+
+
+def board_count_block(count: int):
+    """A container marked ``st-key-board-count-<count>``: the class board's ``count`` runs."""
+    return st.container(key=f"{BOARD_COUNT_KEY_PREFIX}{count}")
