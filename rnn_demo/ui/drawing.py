@@ -17,6 +17,8 @@ nothing but the answer travels and redraws.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -41,9 +43,10 @@ from rnn_demo.views import figures, panels
 DRAW_MODES = ("Draw", "Pick a validation digit")
 CANVAS_KEY = "canvas"
 # The model's known digits and the held-out ones that set its familiarity line
-# (about 0.5 s per model, once per server; tests/test_familiarity.py calibrates on these).
+# (tests/test_familiarity.py calibrates on these; see docs/performance.md).
 KNOWN_DIGITS, HELD_OUT_DIGITS = 1000, 500
 UNLIKE_KEY = "drawing-unlike-known"  # marks the sentence that says a drawing is unlike them
+WARMED_STATE = "familiarity_warmed"  # session_state: the models whose familiarity is on its way
 
 
 def drawing_canvas() -> tuple[DigitInput | str, int]:
@@ -79,11 +82,32 @@ def drawing_canvas() -> tuple[DigitInput | str, int]:
     return digit, strokes
 
 
+def _fingerprint(model: InteractiveModel) -> str:
+    """Names this model's weights across sessions (a session's ``model.key`` may repeat in another)."""
+    head = model.numpy_model
+    digest = hashlib.sha1(np.ascontiguousarray(head.head_kernel).tobytes())
+    digest.update(np.ascontiguousarray(head.head_bias).tobytes())
+    return f"{model.key}:{digest.hexdigest()}"
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
-def familiarity(model_key: str, dataset_name: str, _model: InteractiveModel, _dataset: Dataset) -> Familiarity:
-    """What model ``model_key`` makes of the known digits of ``dataset_name``, once per server."""
+def familiarity(fingerprint: str, dataset_name: str, _model: InteractiveModel, _dataset: Dataset) -> Familiarity:
+    """What the model of ``fingerprint`` makes of the known digits of ``dataset_name``, once per server."""
     return fit_familiarity(_model.numpy_model, reduce_images(_dataset.x_train[:KNOWN_DIGITS]),
                            reduce_images(_dataset.x_valid[:HELD_OUT_DIGITS]))
+
+
+def model_familiarity(model: InteractiveModel, dataset: Dataset, *, wait: bool = True) -> Familiarity | None:
+    """:func:`familiarity` for ``model``; with ``wait=False``, fitted in a thread (once per
+    session and model) while the visitor draws, so that the first stroke need not wait."""
+    fingerprint = _fingerprint(model)
+    if wait:
+        return familiarity(fingerprint, dataset.name, model, dataset)
+    warmed = st.session_state.setdefault(WARMED_STATE, set())
+    if fingerprint not in warmed:
+        warmed.add(fingerprint)
+        threading.Thread(target=familiarity, args=(fingerprint, dataset.name, model, dataset), daemon=True).start()
+    return None
 
 
 @st.fragment
@@ -100,6 +124,7 @@ def draw_and_predict(model: InteractiveModel, dataset: Dataset, mode: str) -> No
             st.caption("Draw one digit, large and centred, with the mouse or a finger. "
                        "The toolbar over the canvas's top edge undoes, redoes and clears.")
             digit, strokes = drawing_canvas()
+            model_familiarity(model, dataset, wait=False)
         else:
             digit = pick_validation_digit(dataset, key="draw_digit")
             st.plotly_chart(figures.image_figure(digit.image28, title=digit.source.capitalize(), height=300),
@@ -108,7 +133,7 @@ def draw_and_predict(model: InteractiveModel, dataset: Dataset, mode: str) -> No
         if isinstance(digit, str):
             st.info(digit, icon=":material/gesture:")
         else:
-            known = familiarity(model.key, dataset.name, model, dataset) if strokes is not None else None
+            known = model_familiarity(model, dataset) if strokes is not None else None
             prediction_panel(model, digit, dataset.class_names, known)
 
 
