@@ -271,6 +271,7 @@ def test_a_metadata_bomb_is_refused_from_the_zip_directory(honest_file):
         ({"message": "x" * 501}, "message must be a text of at most 500 characters"),
         ({"config": {"hidden_units": 10**9}}, "config is not this app's: hidden_units must be between"),
         ({"config": {"arch": ["lstm"]}}, "config is not this app's"),
+        ({"config": {"learning_rate": 10**400}}, "config is not this app's"),  # found by tests/test_hostile_input.py
         ({"history": {"train_loss": ["0.1"]}}, "history.train_loss must be a number"),
         ([1, 2], "is not a JSON object"),
     ],

@@ -274,7 +274,7 @@ def _config(value: object, name: str) -> dict:
         raise _field_error(name, "config", "a JSON object", value)
     try:
         return TrainConfig.from_dict(value).to_dict()
-    except (ConfigError, TypeError) as error:
+    except (ConfigError, TypeError, OverflowError) as error:  # unhashable choices; a 400-digit learning rate
         raise ModelFileError(f"{name}: its metadata's config is not this app's: {error}") from None
 
 
