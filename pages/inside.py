@@ -6,6 +6,7 @@ import streamlit as st
 from rnn_demo.config import ARCHITECTURES
 from rnn_demo.ui import inside, markers, pickers, resources
 from rnn_demo.ui.navigation import friendly_errors, page_entry
+from rnn_demo.ui.plain import code, plain
 from rnn_demo.views import inside_figures
 
 page_entry()
@@ -21,7 +22,7 @@ with friendly_errors():
     if arch in ARCHITECTURES:
         extra = [resources.shipped_model(arch)]
     elif arch:
-        st.warning(f"The link asks for architecture `{arch}`, which this app does not know; "
+        st.warning(f"The link asks for architecture {code(arch)}, which this app does not know; "
                    f"choose one of {', '.join(ARCHITECTURES)}.", icon=":material/link_off:")
     model = pickers.pick_model(extra=extra)
     dataset = resources.get_dataset(model.dataset)
@@ -47,7 +48,7 @@ with friendly_errors():
         )
     st.subheader("Step through time", anchor="step-through")
     inside.step_through_view(trace, names)
-    st.subheader(f"States and gates — {model.label}")
+    st.subheader(f"States and gates — {plain(model.label)}")
     inside.layer_views(trace)
     st.subheader("Gradients through time", anchor="gradients")
     second = inside.second_model_picker(model)

@@ -7,6 +7,7 @@ from rnn_demo.config import TrainConfig
 from rnn_demo.engine.persistence import model_bytes
 from rnn_demo.engine.training import train
 from rnn_demo.ui import resources
+from rnn_demo.ui.plain import plain
 from tests.test_app import metric, open_page
 
 
@@ -52,7 +53,7 @@ def messages(at) -> str:
 def test_a_good_upload_becomes_the_chosen_model(page, good_upload):
     at = upload(open_page(page), "my_gru.keras", good_upload)
     chosen = [radio for radio in at.radio if radio.label == "Model"][0]
-    assert "Uploaded: my_gru.keras" in chosen.format_func(chosen.value)
+    assert plain("Uploaded: my_gru.keras") in chosen.format_func(chosen.value)  # the label, as markdown
     assert "Loaded my_gru.keras" in messages(at)
     if page == "inside":
         assert metric(at, "Prediction")
@@ -60,7 +61,7 @@ def test_a_good_upload_becomes_the_chosen_model(page, good_upload):
 
 def test_the_upload_is_not_seen_by_another_visitor(good_upload):
     mine = upload(open_page("draw"), "mine.keras", good_upload)
-    assert "Uploaded: mine.keras" in model_labels(mine)
+    assert plain("Uploaded: mine.keras") in model_labels(mine)
     other = open_page("draw")
     assert not any("mine.keras" in label for label in model_labels(other))
 

@@ -9,7 +9,7 @@ with a sentence saying so, so a mistyped link still opens a working page.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from rnn_demo.app.limits import HostLimits
 from rnn_demo.config import ConfigError, TrainConfig
@@ -44,12 +44,21 @@ def _parse_query(name: str, raw: str, kind: type):
             return True
         if raw.lower() in ("0", "false", "no", "off"):
             return False
-        raise ConfigError(f"{name} must be 1 or 0; got {raw!r}")
+        raise ConfigError(f"{name} must be 1 or 0")
     try:
         return kind(raw)
     except ValueError:
         wanted = {float: "a number", int: "a whole number"}.get(kind, "text")
-        raise ConfigError(f"{name} must be {wanted}; got {raw!r}") from None
+        raise ConfigError(f"{name} must be {wanted}") from None
+
+
+def _reason(error: ConfigError) -> str:
+    """The error without its echo of the value ("…; got 'x'"): the message quotes the value once."""
+    return str(error).split("; got ")[0]
+
+
+def _backticks(text: str) -> str:
+    return f"`{text}`"
 
 
 def config_to_query(config: TrainConfig) -> dict[str, str]:
@@ -59,14 +68,17 @@ def config_to_query(config: TrainConfig) -> dict[str, str]:
 
 
 def config_from_query(
-    params: Mapping[str, str], *, gpus_available: bool = True, limits: HostLimits | None = None
+    params: Mapping[str, str], *, gpus_available: bool = True, limits: HostLimits | None = None,
+    quote: Callable[[str], str] = _backticks,
 ) -> tuple[TrainConfig, list[str]]:
     """A config from URL query parameters, and one message per value that was refused.
 
     Every refused value (malformed, out of range, over the host's ``limits``,
     or a GPU on a server without one) falls back to the chapter's default for
     that field, so a mistyped link still opens a working page. Unknown
-    parameters are ignored.
+    parameters are ignored. The message shows the link's text only through
+    ``quote`` (the page passes one that no text can break out of, see
+    :func:`rnn_demo.ui.plain.code`).
     """
     limits = limits or HostLimits()
     config = TrainConfig()
@@ -85,5 +97,6 @@ def config_from_query(
                 raise ConfigError(f"{name} {value} is over this server's limit of {limits.upper_bound(name)}")
             config = candidate
         except ConfigError as error:
-            problems.append(f"The link's `{key}={raw}` was not used: {error}. Using the default, {default}.")
+            problems.append(f"The link's {quote(f'{key}={raw}')} was not used: {_reason(error)}. "
+                            f"Using the default, {default}.")
     return config, problems

@@ -16,6 +16,7 @@ from rnn_demo.ui import inside
 from rnn_demo.ui.controls import try_it
 from rnn_demo.ui.markers import lesson_block, view_block
 from rnn_demo.ui.pickers import DigitInput
+from rnn_demo.ui.plain import code
 from rnn_demo.ui.resources import get_dataset, shipped_model
 from rnn_demo.views import figures, inside_figures
 from rnn_demo.views.teaching import LESSON, LessonStep, array_label
@@ -43,7 +44,7 @@ def requested_step() -> int:
     except ValueError:
         step = -1
     if not 0 <= step <= len(LESSON):
-        st.warning(f"The link asks for lesson step `{raw}`; the lesson has steps 1–{len(LESSON)}. "
+        st.warning(f"The link asks for lesson step {code(raw)}; the lesson has steps 1–{len(LESSON)}. "
                    "Showing the whole Learn page.", icon=":material/link_off:")
         return 0
     return step

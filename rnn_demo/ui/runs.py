@@ -23,18 +23,13 @@ from rnn_demo.twins.model import NumpyModel
 from rnn_demo.twins.twin_file import twin_from_arrays
 from rnn_demo.ui.markers import run_row_block, run_view_block, runs_count_block
 from rnn_demo.ui.navigation import page_link
+from rnn_demo.ui.plain import plain
 from rnn_demo.ui.resources import run_store
 from rnn_demo.ui.visitor import forget_visitor, visitor_owner
 from rnn_demo.views import figures
 
 KEPT_TWINS = 8  # twins this process keeps, over all sessions
 RUN_QUERY = "run"  # /draw?run=<id> and /inside?run=<id> open that run
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def plain(text: object) -> str:
-    """``text`` escaped for ``st.markdown`` (and labels): shown as typed, never as markup."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 @st.cache_resource(show_spinner=False, max_entries=KEPT_TWINS)
