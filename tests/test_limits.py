@@ -4,7 +4,13 @@ import threading
 
 import pytest
 
-from rnn_demo.app.limits import HostLimits, LimitsError, TrainingQueue
+from rnn_demo.app.limits import (
+    HostLimits,
+    LimitsError,
+    TrainingQueue,
+    UploadAllowance,
+    estimated_seconds,
+)
 from rnn_demo.config import ConfigError, TrainConfig
 
 
@@ -110,3 +116,48 @@ def test_queue_is_thread_safe():
     for thread in threads:
         thread.join()
     assert len(granted) == 3 and queue.state().running == 3 and queue.state().waiting == 47
+
+
+def test_one_training_per_visitor_and_the_others_pass_it():
+    queue = TrainingQueue(capacity=2, max_waiting=4)
+    assert queue.enter("first tab", owner="ann").position == 0
+    second = queue.enter("second tab", owner="ann")
+    assert second.position == 1 and second.behind_own and "one training per visitor" in second.message
+    assert queue.enter("bob's", owner="bob").position == 0  # the free slot is not held for ann
+    queue.leave("bob's")
+    assert queue.enter("second tab", owner="ann").position == 1  # still ann's first one running
+    queue.leave("first tab")
+    assert queue.enter("second tab", owner="ann").position == 0
+
+
+def test_the_time_budget_refuses_the_slot_hogging_link_with_its_estimate():
+    hog = TrainConfig(arch="bilstm", hidden_units=256, batch_size=2000, iterations=2000)
+    assert estimated_seconds(hog) > 30 * 60  # measured: about 53 min on the 2-core server
+    with pytest.raises(ConfigError, match=r"would take about \d+ min on this server, over its budget of 5 min"):
+        HostLimits().check(hog)
+    assert HostLimits(max_training_seconds=5000).budget_refusal(hog) is None
+    for arch in ("rnn", "birnn", "deep", "lstm", "gru", "bilstm"):
+        assert estimated_seconds(TrainConfig(arch=arch)) < 60  # every recipe fits with room to spare
+    assert HostLimits.from_environment({"RNN_DEMO_MAX_TRAINING_SECONDS": "30"}).max_training_seconds == 30
+    with pytest.raises(LimitsError, match="RNN_DEMO_MAX_TRAINING_SECONDS"):
+        HostLimits.from_environment({"RNN_DEMO_MAX_TRAINING_SECONDS": "0"})
+
+
+def test_the_estimate_grows_with_every_knob():
+    base = TrainConfig()
+    for change in ({"iterations": 200}, {"batch_size": 1000}, {"hidden_units": 128}, {"arch": "bilstm"}):
+        assert estimated_seconds(base.replace(**change)) > estimated_seconds(base)
+    assert estimated_seconds(TrainConfig(arch="deep", layers=4)) > estimated_seconds(TrainConfig(arch="deep", layers=2))
+
+
+def test_uploads_have_a_count_and_a_rate():
+    clock = FakeClock()
+    allowance = UploadAllowance(3, 5.0, clock=clock)
+    assert allowance.take() is None
+    clock.now = 2
+    assert "try this file again in 3 s" in allowance.take()
+    for now in (5, 10):
+        clock.now = now
+        assert allowance.take() is None
+    clock.now = 100
+    assert "used its 3 uploads" in allowance.take()
