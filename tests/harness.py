@@ -78,6 +78,7 @@ HEADINGS = {
     "compare": "Compare architectures",
     "learn": "Learn: four ways to read a digit row by row",
     "runs": "Runs",
+    "class": "Class",
 }
 
 

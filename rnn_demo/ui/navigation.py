@@ -55,6 +55,7 @@ PAGES: tuple[Page, ...] = (
     Page("inside", "Look inside", ":material/visibility:"),
     Page("compare", "Compare", ":material/compare_arrows:"),
     Page("runs", "Your runs", ":material/folder_open:"),
+    Page("class", "Class", ":material/groups:"),
     Page("learn", "Learn", ":material/school:"),
 )
 PAGE: dict[str, Page] = {page.name: page for page in PAGES}

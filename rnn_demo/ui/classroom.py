@@ -1,0 +1,229 @@
+"""/class: a teacher's class and its live board, a student's join form, what each of them may change.
+
+Everything goes through the run store (:class:`~rnn_demo.store.classes.Classroom`),
+so a board on one app replica sees the runs students finish on another. The
+board is a fragment that polls the store every :data:`BOARD_POLL_SECONDS`;
+each poll also posts the students' newly stored runs. The teacher is the
+visitor (browser key) who created the class. Nicknames are shown as plain text.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+
+import segno
+import streamlit as st
+
+from rnn_demo.app.classes import board_csv, hyperparameters, join_link, recipe, recipe_summaries
+from rnn_demo.errors import UserError
+from rnn_demo.store.classes import BoardRow, ClassInfo, ClassNotFound, Classroom
+from rnn_demo.store.schema import NICKNAME_MAX
+from rnn_demo.ui.markers import (
+    CLASS_CODE_KEY,
+    CLASS_STUDENT_KEY,
+    board_count_block,
+    board_run_block,
+)
+from rnn_demo.ui.navigation import page_link
+from rnn_demo.ui.resources import run_store
+from rnn_demo.ui.runs import RUN_QUERY, plain
+from rnn_demo.ui.visitor import visitor_owner
+from rnn_demo.views.class_figures import board_curves_figure
+
+BOARD_POLL_SECONDS = 2
+PUBLIC_URL_VARIABLE = "RNN_DEMO_PUBLIC_URL"  # the address students reach the app at, for the join link
+CODE_QUERY = "code"
+MESSAGE_STATE = "class_message"  # session_state: what the last change did, shown once
+CODE_STYLE = "font-size:4.5rem;font-weight:700;letter-spacing:0.25em;line-height:1.1"
+
+
+def class_page() -> None:
+    """The whole of /class: the board, a student's class, or the forms to create and join one."""
+    store, owner = run_store(), visitor_owner()
+    if store is None:
+        st.info("The run store is not available, so classes cannot be opened now.", icon=":material/database:")
+        return
+    if owner is None:
+        st.info("Your browser has not sent its key yet; this page fills in a moment.", icon=":material/key:")
+        return
+    room = Classroom(store)
+    message = st.session_state.pop(MESSAGE_STATE, None)
+    if message:
+        st.info(plain(message), icon=":material/info:")
+    code = st.query_params.get(CODE_QUERY)
+    if code is not None:
+        try:
+            info = room.get_class(code)
+        except ClassNotFound as error:
+            st.warning(str(error), icon=":material/link_off:")
+            _join_form(room, owner, None)
+            return
+        nickname = room.nickname(info.code, owner)
+        if info.teacher == owner:
+            _teacher_view(room, info)
+        elif nickname is not None:
+            _student_view(room, info, owner, nickname)
+        else:
+            _join_form(room, owner, info.code)
+        return
+    _start(room, owner)
+
+
+def _say(message: str) -> None:
+    st.session_state[MESSAGE_STATE] = message
+
+
+def _go_to(code: str) -> None:
+    st.query_params[CODE_QUERY] = code
+    st.rerun()
+
+
+def _start(room: Classroom, owner: str) -> None:
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("Teach a class", anchor=False)
+        st.caption("Your students join with a six-letter code; every run they finish appears on your board. "
+                   "This browser is the class's teacher key: only it can manage the class.")
+        if st.button("Create a class", type="primary", icon=":material/groups:"):
+            _go_to(room.create_class(owner).code)
+        for info in room.teacher_classes(owner):
+            page_link("class", f"Your class {info.code}", query={CODE_QUERY: info.code}, icon=":material/co_present:")
+    with right:
+        _join_form(room, owner, None)
+        for info, nickname in room.student_classes(owner):
+            page_link("class", f"Class {info.code}, as {nickname}", query={CODE_QUERY: info.code})
+
+
+def _join_form(room: Classroom, owner: str, code: str | None) -> None:
+    st.subheader(f"Join the class {code}" if code else "Join a class", anchor=False)
+    st.caption("No account and no real name: pick a nickname the class will see beside your runs.")
+    with st.form("class-join", border=False):
+        typed = code or st.text_input("Class code", max_chars=9, placeholder="six letters")
+        nickname = st.text_input("Nickname", max_chars=NICKNAME_MAX)
+        if st.form_submit_button("Join", type="primary"):
+            try:
+                joined = room.join(typed, nickname, owner)
+                info = room.get_class(typed)
+            except UserError as error:
+                st.warning(str(error), icon=":material/error:")
+                return
+            _say(f"You joined the class {info.code} as {joined}. Every run you finish from now on is posted "
+                 "to its board.")
+            _go_to(info.code)
+
+
+def _teacher_view(room: Classroom, info: ClassInfo) -> None:
+    link = join_link(info.code, os.environ.get(PUBLIC_URL_VARIABLE), st.context.url)
+    code_side, link_side = st.columns([3, 1], vertical_alignment="center")
+    with code_side:
+        st.caption("Join code" + ("" if info.is_open else " (closed: no more joins or posts)"))
+        with st.container(key=CLASS_CODE_KEY):
+            st.html(f'<div style="{CODE_STYLE}">{info.code}</div>')
+        st.markdown(f"Students open **{plain(link)}** (or type the code on the Class page).")
+    with link_side:
+        st.image(_qr_png(link), caption="Scan to join", width=200)
+    _board(room, info.code, manage=True, me=info.teacher)
+    if info.is_open:
+        with st.popover("Close the class", icon=":material/lock:"):
+            st.markdown("No one can join or post after this; the board stays readable.")
+            st.button("Close it", type="primary", key="class-close", on_click=_close, args=(room, info))
+
+
+def _close(room: Classroom, info: ClassInfo) -> None:
+    try:
+        room.close(info.code, info.teacher)
+        _say(f"The class {info.code} is closed.")
+    except UserError as error:
+        _say(str(error))
+
+
+def _student_view(room: Classroom, info: ClassInfo, owner: str, nickname: str) -> None:
+    with st.container(key=CLASS_STUDENT_KEY, border=True):
+        st.markdown(f"You are in the class **{info.code}** as **{plain(nickname)}**.")
+        if info.is_open:
+            st.caption("Every training or Compare you finish is posted to the board on its own; take one off with "
+                       "Unpost.")
+        else:
+            st.caption("The class is closed: no more posts.")
+        page_link("train", "Train a model")
+        st.button("Leave the class", key="class-leave", on_click=_leave, args=(room, info.code, owner),
+                  icon=":material/logout:")
+    _board(room, info.code, manage=False, me=owner)
+
+
+def _leave(room: Classroom, code: str, owner: str) -> None:
+    room.leave(code, owner)
+    _say(f"You left the class {code}; your runs are off its board.")
+
+
+@functools.lru_cache(maxsize=32)
+def _qr_png(link: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=8, border=2)
+    return buffer.getvalue()
+
+
+@st.fragment(run_every=BOARD_POLL_SECONDS)
+def _board(room: Classroom, code: str, manage: bool, me: str) -> None:
+    """The live board: a summary per recipe, the curves, and one row per posted run."""
+    try:
+        rows = room.board(code)
+    except UserError as error:
+        st.warning(str(error), icon=":material/database:")
+        return
+    with board_count_block(len(rows)):
+        if not rows:
+            st.info("No runs yet: they appear here within seconds of a student finishing one.",
+                    icon=":material/hourglass_empty:")
+            return
+        st.subheader(f"{len(rows)} runs", anchor=False)
+        summary, curves = st.columns([2, 3], gap="medium")
+        with summary:
+            st.dataframe(
+                [{"Recipe": item.recipe, "Runs": item.count,
+                  "Median": "–" if item.median is None else f"{item.median:.1%}",
+                  "Best": "–" if item.best is None else f"{item.best:.1%}"} for item in recipe_summaries(rows)],
+                hide_index=True,
+            )
+            if manage:
+                st.download_button("Export CSV", data=functools.partial(board_csv, rows),
+                                   file_name=f"class-{code}.csv", mime="text/csv", key="class-csv",
+                                   on_click="ignore", icon=":material/download:")
+        with curves:
+            st.plotly_chart(board_curves_figure([
+                {"label": row.nickname, "recipe": recipe(row.arch), "arch": row.arch,
+                 "val_iterations": row.val_iterations, "val_accuracy": row.val_accuracies} for row in rows
+            ], height=340), key="class-curves")
+        for row in reversed(rows):  # the newest first
+            _board_row(room, code, row, manage, me)
+
+
+def _board_row(room: Classroom, code: str, row: BoardRow, manage: bool, me: str) -> None:
+    with board_run_block(row.run_id):
+        name, score, links, action = st.columns([3, 1.2, 2, 1], vertical_alignment="center")
+        with name:
+            st.markdown(f"**{plain(row.nickname)}** · {plain(recipe(row.arch))}")
+            st.caption(plain(f"{hyperparameters(row.config)} · {row.iterations} iterations · "
+                             f"{row.finished.strftime('%H:%M UTC')}"))
+        score.markdown("### " + ("–" if row.val_accuracy is None else f"{row.val_accuracy:.1%}"))
+        with links:
+            left, right = st.columns(2)
+            with left:
+                page_link("inside", "Inside", query={RUN_QUERY: row.run_id})
+            with right:
+                page_link("draw", "Draw", query={RUN_QUERY: row.run_id})
+        if manage:
+            action.button("Remove", key=f"board-remove-{row.run_id}", on_click=_change,
+                          args=(room.remove_post, code, me, row.run_id))
+        elif row.owner == me:
+            action.button("Unpost", key=f"board-unpost-{row.run_id}", on_click=_change,
+                          args=(room.unpost, code, me, row.run_id))
+
+
+def _change(change, code: str, who: str, run_id: str) -> None:
+    try:
+        change(code, who, run_id)
+    except UserError as error:
+        st.toast(str(error))
