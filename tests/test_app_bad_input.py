@@ -1,5 +1,9 @@
 """Bad input on the real app (AppTest): each gets a clear message and loses nothing."""
 
+import pytest
+from markdown_it import MarkdownIt
+
+from rnn_demo.app.links import QUERY_FIELDS
 from rnn_demo.data.canvas import NOTHING_DRAWN
 from rnn_demo.ui import resources
 from tests.test_app import click, finish_training, open_page
@@ -54,3 +58,42 @@ def test_host_limits_cap_the_controls_and_links(monkeypatch):
         assert at.number_input(key="w_hidden").max == 32
     finally:
         resources.host_limits.clear()
+
+
+# The reported link injection (issue 21, attack 6): a warning box with a working link and a remote image.
+ATTACK = ("x` **Session expired** [Log in again](https://evil.example/login) "
+          "![](https://evil.example/px.gif) `")
+RENDERER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def injected(at) -> list[str]:
+    """Every message whose markdown renders a link, an image, bold text or HTML from the attack."""
+    elements = [*at.error, *at.warning, *at.info, *at.success, *at.caption, *at.markdown, *at.subheader]
+    rendered = [RENDERER.render(str(element.value)) for element in elements]
+    return [html for html in rendered if "evil.example" in html and ("<a " in html or "<img" in html
+                                                                       or "<strong>Session" in html)]
+
+
+def attack_shown(at) -> bool:
+    return any("Session expired" in str(element.value) for element in [*at.warning, *at.error])
+
+
+@pytest.mark.parametrize(("page", "parameter"), [
+    ("inside", "arch"), ("learn", "step"), ("draw", "run"), ("inside", "run"),
+    *[("train", key) for key in QUERY_FIELDS],
+])
+def test_a_hostile_link_shows_its_text_and_nothing_else(page, parameter):
+    at = open_page(page, **{parameter: ATTACK})
+    assert not injected(at)
+    if (page, parameter) not in (("draw", "run"), ("inside", "run")):  # a malformed run id: one fixed sentence
+        assert attack_shown(at), "the visitor is not told what the link said"
+
+
+def test_a_link_that_would_hold_a_slot_for_an_hour_is_refused_with_its_estimate():
+    at = open_page("train", arch="bilstm", hidden="256", batch="2000", iterations="2000")
+    assert "would take about" in page_text(at) and "over its budget of 5 min" in page_text(at)
+    assert at.session_state["w_hidden"] == 256  # the link's values are shown, not silently changed
+    click(at, "Train")  # a click anyway (a scripted one) is refused with the same sentence
+    assert any("would take about" in error.value for error in at.error)
+    assert at.session_state["training"] is None if "training" in at.session_state else True
+    assert resources.training_queue().state().running == 0

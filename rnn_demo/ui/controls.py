@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rnn_demo.app.limits import duration_text, estimated_seconds
 from rnn_demo.app.links import QUERY_FIELDS, config_from_query, config_to_query
 from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES, BOUNDS, DATASETS, TrainConfig
 from rnn_demo.ui.navigation import page_link
+from rnn_demo.ui.plain import code
 from rnn_demo.ui.resources import gpu_status, host_limits
 
 RECIPES = ("rnn", "birnn", "deep", "lstm")  # the chapter's four, in its order
@@ -48,7 +50,7 @@ def train_controls() -> TrainConfig:
     query = {key: st.query_params[key] for key in QUERY_FIELDS if key in st.query_params}
     if query and query != {key: config_to_query(stored)[key] for key in query}:
         stored, problems = config_from_query(query, gpus_available=gpus is None or bool(gpus),
-                                             limits=host_limits())
+                                             limits=host_limits(), quote=code)
         for problem in problems:
             st.warning(problem, icon=":material/link_off:")
         _set_widgets(stored)
@@ -94,12 +96,29 @@ def train_controls() -> TrainConfig:
 
     config = TrainConfig(**{name: st.session_state[key] for name, key in _WIDGETS.items()})
     st.session_state["train_config"] = config
+    _time_estimate(config)
     wanted = config_to_query(config)
     # Only write on a change: every write sends the browser a new address, and
     # a redundant one on each rerun (the live view reruns twice a second) is waste.
     if {key: st.query_params.get(key) for key in st.query_params} != wanted:
         st.query_params.from_dict(wanted)
     return config
+
+
+def fits_budget(config: TrainConfig) -> bool:
+    """Whether ``config`` can finish within the host's time budget per training (the Train button's test)."""
+    return host_limits().budget_refusal(config) is None
+
+
+def _time_estimate(config: TrainConfig) -> None:
+    """The estimate before the click; the refusal (marked ``budget-refusal``) when it cannot fit the budget."""
+    refusal = host_limits().budget_refusal(config)
+    if refusal:
+        with st.container(key="budget-refusal"):
+            st.error(refusal, icon=":material/timer_off:")
+    else:
+        st.caption(f"About {duration_text(estimated_seconds(config))} on this server "
+                   f"(its budget: {duration_text(host_limits().max_training_seconds)} per training).")
 
 
 def try_it(*links: tuple[str, str, dict[str, str]]) -> None:
