@@ -27,8 +27,9 @@ from rnn_demo.ui.markers import (
     board_run_block,
 )
 from rnn_demo.ui.navigation import page_link
+from rnn_demo.ui.plain import plain
 from rnn_demo.ui.resources import run_store
-from rnn_demo.ui.runs import RUN_QUERY, plain
+from rnn_demo.ui.runs import RUN_QUERY
 from rnn_demo.ui.visitor import visitor_owner
 from rnn_demo.views.class_figures import board_curves_figure
 
