@@ -11,6 +11,7 @@ from rnn_demo.app.limits import (
     UploadAllowance,
     estimated_seconds,
 )
+from rnn_demo.app.live_training import LiveTraining
 from rnn_demo.config import ConfigError, TrainConfig
 
 
@@ -161,3 +162,12 @@ def test_uploads_have_a_count_and_a_rate():
         assert allowance.take() is None
     clock.now = 100
     assert "used its 3 uploads" in allowance.take()
+
+
+def test_a_training_past_its_time_budget_is_stopped_and_keeps_what_it_reached(worker_pool):
+    training = LiveTraining([TrainConfig(arch="lstm", iterations=2000, batch_size=100)], worker_pool, 1,
+                            queue=TrainingQueue(1, 1), owner="ann", budget_seconds=4.0).start()
+    assert training.wait(120), "the budget did not stop the training"
+    (model,) = training.snapshot().finished
+    assert model.result.status == "stopped" and 0 < model.result.iterations_done < 2000
+    assert "time budget of 4 s per training ran out" in model.result.message

@@ -17,6 +17,7 @@ Plain Python (no Keras, no Streamlit): the live view in
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import threading
 import time
@@ -126,6 +127,8 @@ class LiveTraining:
     no open session has :meth:`watch`-ed for ``grace_seconds``. A worker that dies or does
     not stop ends the training with a message; the curve so far stays. ``keep``
     (:class:`~rnn_demo.app.run_keeping.StoreKeeper`) stores each run as it ends, failed ones too.
+    ``owner`` (the visitor) has one training at a time in the queue; a run that trains longer
+    than ``budget_seconds`` is stopped and kept like one stopped on request.
     """
 
     def __init__(
@@ -139,6 +142,8 @@ class LiveTraining:
         session_alive: Callable[[], bool] = lambda: True,
         grace_seconds: float = DEFAULT_REATTACH_SECONDS,
         keep: Callable | None = None,
+        owner: str | None = None,
+        budget_seconds: float | None = None,
     ):
         self.configs = list(configs)
         self.pool = pool
@@ -149,6 +154,8 @@ class LiveTraining:
         self.stop_event = threading.Event()
         self._stop_signal = StopWhenAsked(self.stop_event, session_alive, grace_seconds)
         self.keep = keep  # keep(record, arrays) or keep(failed=...) -> KeptRun, in this thread
+        self.owner = owner
+        self.budget_seconds = budget_seconds
         self._lock = threading.Lock()
         self._index = 0
         self._curves: tuple[list, list, list, list] = ([], [], [], [])
@@ -207,10 +214,15 @@ class LiveTraining:
                     self._index, self._curves, self._last = index, ([], [], [], []), None
                     self._last_at = None
                     self._weights = None
+                deadline = None if self.budget_seconds is None else time.monotonic() + self.budget_seconds
                 record, arrays = self.pool.run(
-                    "train", config, None, on_event=self._record, stop=self._stop_signal.is_set,
+                    "train", config, None, on_event=self._record, stop=functools.partial(self._should_stop, deadline),
                 )
-                if record.status == "stopped" and not self.stop_event.is_set():  # abandoned, not asked
+                if record.status == "stopped" and self._out_of_time(deadline):
+                    record = dataclasses.replace(record, message=(
+                        f"stopped after {record.iterations_done} of {config.iterations} iterations: the server's "
+                        f"time budget of {self.budget_seconds:g} s per training ran out"))
+                elif record.status == "stopped" and not self.stop_event.is_set():  # abandoned, not asked
                     record = dataclasses.replace(record, message=(
                         f"stopped after {record.iterations_done} of {config.iterations} iterations: no page "
                         f"followed it for {self._stop_signal.grace_seconds:g} s"))
@@ -233,6 +245,13 @@ class LiveTraining:
                 self._ended_at = time.monotonic()
             self._news.set()
 
+    def _out_of_time(self, deadline: float | None) -> bool:
+        return deadline is not None and time.monotonic() > deadline
+
+    def _should_stop(self, deadline: float | None) -> bool:
+        """The engine's stop flag: Stop was pressed, the training was abandoned, or its time ran out."""
+        return self._stop_signal.is_set() or self._out_of_time(deadline)
+
     def _fail(self, message: str) -> None:
         """Say why the training ended, and keep what the failed run reached (its last weights)."""
         with self._lock:
@@ -251,7 +270,7 @@ class LiveTraining:
     def _wait_for_slot(self) -> bool:
         """Queue for a training slot; False if refused or stopped while waiting."""
         while True:
-            state = self.queue.enter(self)
+            state = self.queue.enter(self, self.owner)
             with self._lock:
                 self.queue_state = state
             if state.position > 0 or state.refused:
