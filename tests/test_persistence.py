@@ -295,3 +295,17 @@ def test_a_damaged_metadata_entry_is_refused(honest_file):
     for content in (b"{not json", b"\xff\xfe", b"[" * 100_000):
         with pytest.raises(ModelFileError, match="damaged rnn_demo.json inside"):
             load_model_bytes(rewritten(honest_file, entries={METADATA_ENTRY: content}), "bad.keras")
+
+
+def test_a_zip_of_many_members_is_refused_before_its_directory_is_parsed(tmp_path):
+    """200,000 empty members fit in 17 MB; parsing their directory cost 116 MiB and 3 s."""
+    path = tmp_path / "crowd.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        for index in range(50_000):
+            archive.writestr(str(index), b"")
+    tracemalloc.start()
+    with pytest.raises(ModelFileError, match="crowd.keras: 50000 files inside; a model file of this app has at most 16"):
+        load_model(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2**20, peak

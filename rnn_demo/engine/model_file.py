@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import struct
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from rnn_demo.config import ARCHITECTURES, BOUNDS, DATASETS, ConfigError, TrainConfig
 from rnn_demo.errors import UserError
@@ -28,6 +31,8 @@ MAX_METADATA_BYTES = 2**20
 MAX_CONFIG_BYTES = 2**18  # the largest app model's config.json is 7 KB
 MAX_OTHER_MEMBER_BYTES = 2**16  # Keras's own metadata.json is 64 bytes
 MAX_MEMBERS = 16  # an app model's file has four
+END_RECORD_SIGNATURE = b"PK\x05\x06"  # the zip's end of central directory record
+END_RECORD_SIZE = 22
 # Keras stores members uncompressed; JSON deflates about 5:1, float weights barely.
 MAX_COMPRESSION_RATIO = 100
 # model.weights.h5: the weights and their optimizer copies (about 12.5 bytes a
@@ -87,6 +92,28 @@ class ModelCaps:
     @property
     def max_weight_file_bytes(self) -> int:
         return WEIGHT_FILE_BYTES_PER_PARAMETER * self.max_parameters + WEIGHT_FILE_OVERHEAD
+
+
+def check_member_count(path: Path, name: str) -> None:
+    """Refuse a zip whose end record counts over :data:`MAX_MEMBERS` members, before
+    ``zipfile`` parses its directory (200,000 empty members in 17 MB cost 116 MiB and 3 s).
+
+    Finds the end record as ``zipfile`` does: at the very end, else the last one
+    within a comment's reach (64 KiB).
+    """
+    with open(path, "rb") as stream:
+        stream.seek(0, os.SEEK_END)
+        size = stream.tell()
+        stream.seek(max(0, size - END_RECORD_SIZE - 2**16))
+        tail = stream.read()
+    start = len(tail) - END_RECORD_SIZE
+    if not tail[start:].startswith(END_RECORD_SIGNATURE):
+        start = tail.rfind(END_RECORD_SIGNATURE)
+    if start < 0 or len(tail) - start < END_RECORD_SIZE:
+        return  # no end record: zipfile refuses it with its own message
+    (members,) = struct.unpack("<H", tail[start + 10 : start + 12])
+    if members > MAX_MEMBERS:
+        raise ModelFileError(f"{name}: {members} files inside; a model file of this app has at most {MAX_MEMBERS}")
 
 
 def check_archive(archive: zipfile.ZipFile, name: str, caps: ModelCaps) -> None:

@@ -31,6 +31,7 @@ from rnn_demo.engine.model_file import (
     ModelFileError,
     check_architecture,
     check_archive,
+    check_member_count,
     read_json,
     validate_metadata,
 )
@@ -90,6 +91,7 @@ def load_model(
     _check_size(name, path.stat().st_size, max_bytes)
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{name}: not a Keras .keras model file (it is not a zip archive)")
+    check_member_count(path, name)
     metadata: dict = {}
     try:
         with zipfile.ZipFile(path) as archive:
