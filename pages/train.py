@@ -18,8 +18,8 @@ with settings, friendly_errors():
     top = st.container()  # the Train button, above the controls: on a laptop the bottom is off-screen
     config = controls.train_controls()
     st.caption(f"**Data:** {resources.get_dataset(config.dataset).description}")
-    if top.button("Train", type="primary", icon=":material/play_arrow:", disabled=live_view.training_running(),
-                  width="stretch"):
+    if top.button("Train", type="primary", icon=":material/play_arrow:", width="stretch",
+                  disabled=live_view.training_running() or not controls.fits_budget(config)):
         live_view.start_training([config])
 
 with output:

@@ -4,6 +4,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from rnn_demo.app.links import QUERY_FIELDS
+from rnn_demo.config import ConfigError
 from rnn_demo.data.canvas import NOTHING_DRAWN
 from rnn_demo.ui import resources
 from tests.test_app import click, finish_training, open_page
@@ -93,7 +94,9 @@ def test_a_link_that_would_hold_a_slot_for_an_hour_is_refused_with_its_estimate(
     at = open_page("train", arch="bilstm", hidden="256", batch="2000", iterations="2000")
     assert "would take about" in page_text(at) and "over its budget of 5 min" in page_text(at)
     assert at.session_state["w_hidden"] == 256  # the link's values are shown, not silently changed
-    click(at, "Train")  # a click anyway (a scripted one) is refused with the same sentence
-    assert any("would take about" in error.value for error in at.error)
+    assert [button for button in at.button if button.label == "Train"][0].disabled
     assert at.session_state["training"] is None if "training" in at.session_state else True
+    # A click that reaches the server all the same is refused there, with the same sentence.
+    with pytest.raises(ConfigError, match="would take about"):
+        resources.host_limits().check(at.session_state["train_config"])
     assert resources.training_queue().state().running == 0

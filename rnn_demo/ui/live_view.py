@@ -148,8 +148,9 @@ def start_training(configs: Sequence[TrainConfig]) -> LiveTraining | None:
     st.session_state["training_error"] = None
     keeper = None if owner is None or store is None else StoreKeeper(store, owner, worker_pool(), get_dataset)
     training = LiveTraining(
-        configs, worker_pool(), numbers + 1, data_description=dataset.description,
+        configs, worker_pool(), numbers + 1, data_description=dataset.description, owner=owner,
         queue=training_queue(), session_alive=_session_watch(), grace_seconds=reattach_seconds(), keep=keeper,
+        budget_seconds=host_limits().max_training_seconds,
     ).start()
     st.session_state["training"] = training
     if owner is not None:
