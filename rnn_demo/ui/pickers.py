@@ -9,16 +9,18 @@ session (:func:`open_inside`, :func:`pick_inside_input`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
 
-from rnn_demo.app.limits import HostLimits
+from rnn_demo.app.limits import HostLimits, UploadAllowance
 from rnn_demo.app.models import InteractiveModel, run_label, uploaded_interactive_model
 from rnn_demo.data.sources import Dataset
 from rnn_demo.errors import UserError
@@ -26,17 +28,22 @@ from rnn_demo.store import RunNotFound
 from rnn_demo.ui import runs
 from rnn_demo.ui.live_view import session_models
 from rnn_demo.ui.navigation import switch_to
+from rnn_demo.ui.plain import plain
 from rnn_demo.ui.resources import (
     SHORT_JOB_WAIT_SECONDS,
     get_dataset,
     host_limits,
     run_store,
     shipped_model,
+    training_queue,
     worker_pool,
 )
+from rnn_demo.ui.visitor import visitor_owner
 
 KEPT_UPLOADS = 3  # per session, when there is no store to keep them
 UPLOAD_SECONDS = 60.0  # a file that takes longer to load is treated as hostile
+UPLOAD_QUEUE_SECONDS = 30.0  # how long an upload waits for a slot before the visitor is asked to retry
+KEPT_OUTCOMES = 8  # per session: what the latest files' reads came to (so a rerun reads none again)
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ def _choices(extra: Sequence[InteractiveModel]) -> dict[str, _Choice]:
     linked = runs.linked_run(st.query_params.get(runs.RUN_QUERY))
     stored = runs.visitor_runs(store)
     for run in ([linked] if linked else []) + stored:
-        choices.setdefault(f"run-{run.id}", _Choice(runs.plain(run_label(run)),
+        choices.setdefault(f"run-{run.id}", _Choice(run_label(run),
                                                     functools.partial(runs.run_model, store, run)))
     for model in reversed(st.session_state.get("uploaded_models", [])):
         choices[model.key] = _ready(model)
@@ -106,15 +113,15 @@ def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choi
     # The widget's own state is dropped on other pages; ``key`` carries the choice.
     st.session_state[widget_key] = st.session_state[key]
     chosen_key = st.radio(
-        "Model", list(choices), format_func=lambda k: choices[k].label, key=widget_key,
+        "Model", list(choices), format_func=lambda k: plain(choices[k].label), key=widget_key,
         on_change=remember, horizontal=True,
     )
     try:
         model = choices[chosen_key].load()
     except (RunNotFound, UserError) as error:  # deleted meanwhile, or a run with no model
-        st.warning(runs.plain(error), icon=":material/link_off:")
+        st.warning(plain(error), icon=":material/link_off:")
         model = shipped_model()
-    st.caption(model.description)
+    st.caption(plain(model.description))
     model_upload(key)
     return model
 
@@ -154,10 +161,21 @@ def model_upload(choice_key: str) -> None:
         digest = hashlib.sha256(data).hexdigest()[:16]
         outcomes = st.session_state.setdefault("upload_outcomes", {})
         if digest not in outcomes:
-            outcomes[digest] = _load_upload(data, upload.name, f"upload-{digest}", limits)
+            refusal = _allowance(limits).take()
+            if refusal is None:
+                try:
+                    with _upload_slot():
+                        outcomes[digest] = _load_upload(data, upload.name, f"upload-{digest}", limits)
+                except _ServerBusy as busy:
+                    refusal = str(busy)
+            if refusal is not None:  # not kept: the same file may be tried again
+                st.warning(refusal, icon=":material/hourglass_top:")
+                return
+            for old in list(outcomes)[:-KEPT_OUTCOMES]:
+                del outcomes[old]
         outcome = outcomes[digest]
         if isinstance(outcome, str):
-            st.error(outcome, icon=":material/error:")
+            st.error(plain(outcome), icon=":material/error:")
             return
         if isinstance(outcome, _StoredUpload):
             offered = st.session_state.setdefault("uploads_offered", [])
@@ -166,8 +184,8 @@ def model_upload(choice_key: str) -> None:
                 st.session_state[choice_key] = outcome.key
                 st.rerun()  # so the model switch above offers (and selects) it
             if outcome.notice:
-                st.info(outcome.notice, icon=":material/info:")
-            st.success(f"Loaded {runs.plain(upload.name)} and kept it as one of your runs: choose it above.",
+                st.info(plain(outcome.notice), icon=":material/info:")
+            st.success(f"Loaded {plain(upload.name)} and kept it as one of your runs: choose it above.",
                        icon=":material/check:")
             return
         uploaded = st.session_state.setdefault("uploaded_models", [])
@@ -176,7 +194,42 @@ def model_upload(choice_key: str) -> None:
             del uploaded[:-KEPT_UPLOADS]
             st.session_state[choice_key] = outcome.key
             st.rerun()  # so the model switch above offers (and selects) it
-        st.success(f"Loaded {upload.name}: choose it above as “{outcome.label}”.", icon=":material/check:")
+        st.success(f"Loaded {plain(upload.name)}: choose it above as “{plain(outcome.label)}”.", icon=":material/check:")
+
+
+class _ServerBusy(UserError):
+    """No training slot came free for reading an upload."""
+
+
+def _allowance(limits: HostLimits) -> UploadAllowance:
+    """This session's count and rate of uploads (``RNN_DEMO_MAX_UPLOADS``, ``RNN_DEMO_UPLOAD_INTERVAL_SECONDS``)."""
+    if "upload_allowance" not in st.session_state:
+        st.session_state["upload_allowance"] = UploadAllowance(limits.max_uploads, limits.upload_interval_seconds)
+    return st.session_state["upload_allowance"]
+
+
+@contextlib.contextmanager
+def _upload_slot() -> Iterator[None]:
+    """Hold a slot of the training queue while a worker reads an upload (it costs a worker like a
+    training), waiting up to :data:`UPLOAD_QUEUE_SECONDS` with the visitor's place shown."""
+    queue, ticket, owner = training_queue(), object(), visitor_owner()
+    deadline = time.monotonic() + UPLOAD_QUEUE_SECONDS
+    place = st.empty()
+    try:
+        while True:
+            state = queue.enter(ticket, owner)
+            if state.position == 0 and not state.refused:
+                break
+            if state.refused or time.monotonic() > deadline:
+                raise _ServerBusy("The server is busy with trainings, so it cannot read your file now. "
+                                  "Try again in a moment.")
+            place.info(f"Waiting for a free slot to read your file: number {state.position} in the queue.",
+                       icon=":material/hourglass_top:")
+            time.sleep(0.5)
+        place.empty()
+        yield
+    finally:
+        queue.leave(ticket)
 
 
 def _load_upload(data: bytes, name: str, key: str, limits: HostLimits) -> InteractiveModel | _StoredUpload | str:
