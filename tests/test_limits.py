@@ -1,6 +1,7 @@
 """Host limits from the environment, and the fair queue for training slots."""
 
 import threading
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,6 +13,7 @@ from rnn_demo.app.limits import (
     estimated_seconds,
 )
 from rnn_demo.app.live_training import LiveTraining
+from rnn_demo.compute.pool import WorkerFailed
 from rnn_demo.config import ConfigError, TrainConfig
 
 
@@ -171,3 +173,38 @@ def test_a_training_past_its_time_budget_is_stopped_and_keeps_what_it_reached(wo
     (model,) = training.snapshot().finished
     assert model.result.status == "stopped" and 0 < model.result.iterations_done < 2000
     assert "time budget of 4 s per training ran out" in model.result.message
+
+
+class KilledMidRun:
+    """A pool whose worker dies after one iteration (as a SIGKILLed one does)."""
+
+    def run(self, name, config, *args, on_event=None, stop=None, **options):
+        on_event(("progress", SimpleNamespace(iteration=1, train_loss=2.3, val_loss=None, val_accuracy=None)))
+        raise WorkerFailed("the worker process stopped unexpectedly")
+
+
+class SlowKeeper:
+    """Storing a failed run waits (for a fresh worker, on a busy server) until ``release`` is set."""
+
+    def __init__(self):
+        self.release, self.keeping = threading.Event(), threading.Event()
+
+    def failed(self, snapshot, message):
+        self.keeping.set()
+        self.release.wait(30)
+        return None
+
+
+def test_a_failed_training_frees_its_slot_before_it_is_stored():
+    # Issue 21, point 9: the killed training held its slot while its run was stored, so the
+    # next click waited behind it (measured: 16-29 s for a first point, one worker warming).
+    queue, keeper = TrainingQueue(capacity=1, max_waiting=2), SlowKeeper()
+    failed = LiveTraining([TrainConfig(arch="rnn")], KilledMidRun(), 1, queue=queue, owner="ann", keep=keeper).start()
+    try:
+        assert keeper.keeping.wait(30)
+        assert failed.snapshot().error and not failed.done  # told, still storing
+        assert queue.enter("the next click", owner="ann").position == 0
+    finally:
+        keeper.release.set()
+        queue.leave("the next click")
+    assert failed.wait(30)

@@ -258,6 +258,8 @@ class LiveTraining:
             self._error = message
             self._keeping_failed = self.keep is not None and bool(self._curves[0])
         self._news.set()  # the visitor is told now; storing may wait for a new worker
+        if self.queue is not None:  # and storing trains nothing: the slot is the next training's now
+            self.queue.leave(self)
         snapshot = self.snapshot()
         if snapshot.keeping_failed:
             self._keep(self.model_number(snapshot.index), self.keep.failed, snapshot, message)
