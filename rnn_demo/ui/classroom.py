@@ -2,7 +2,7 @@
 
 Everything goes through the run store (:class:`~rnn_demo.store.classes.Classroom`),
 so a board on one app replica sees the runs students finish on another. The
-board is a fragment that polls the store every :data:`BOARD_POLL_SECONDS`;
+board is a fragment that polls the store (:data:`TEACHER_POLL_SECONDS`);
 each poll also posts the students' newly stored runs. The teacher is the
 visitor (browser key) who created the class. Nicknames are shown as plain text.
 """
@@ -33,7 +33,10 @@ from rnn_demo.ui.runs import RUN_QUERY
 from rnn_demo.ui.visitor import visitor_owner
 from rnn_demo.views.class_figures import board_curves_figure
 
-BOARD_POLL_SECONDS = 2
+# How often an open board asks the store for new posts: the teacher's (on the projector) often, a
+# student's (one of up to 200) rarely, so a class's polls stay light for the server.
+TEACHER_POLL_SECONDS = 1
+STUDENT_POLL_SECONDS = 5
 PUBLIC_URL_VARIABLE = "RNN_DEMO_PUBLIC_URL"  # the address students reach the app at, for the join link
 CODE_QUERY = "code"
 MESSAGE_STATE = "class_message"  # session_state: what the last change did, shown once
@@ -125,7 +128,7 @@ def _teacher_view(room: Classroom, info: ClassInfo) -> None:
         st.markdown(f"Students open **{plain(link)}** (or type the code on the Class page).")
     with link_side:
         st.image(_qr_png(link), caption="Scan to join", width=200)
-    _board(room, info.code, manage=True, me=info.teacher)
+    _teacher_board(room, info.code, info.teacher)
     if info.is_open:
         with st.popover("Close the class", icon=":material/lock:"):
             st.markdown("No one can join or post after this; the board stays readable.")
@@ -151,7 +154,7 @@ def _student_view(room: Classroom, info: ClassInfo, owner: str, nickname: str) -
         page_link("train", "Train a model")
         st.button("Leave the class", key="class-leave", on_click=_leave, args=(room, info.code, owner),
                   icon=":material/logout:")
-    _board(room, info.code, manage=False, me=owner)
+    _student_board(room, info.code, owner)
 
 
 def _leave(room: Classroom, code: str, owner: str) -> None:
@@ -166,7 +169,16 @@ def _qr_png(link: str) -> bytes:
     return buffer.getvalue()
 
 
-@st.fragment(run_every=BOARD_POLL_SECONDS)
+@st.fragment(run_every=TEACHER_POLL_SECONDS)
+def _teacher_board(room: Classroom, code: str, teacher: str) -> None:
+    _board(room, code, manage=True, me=teacher)
+
+
+@st.fragment(run_every=STUDENT_POLL_SECONDS)
+def _student_board(room: Classroom, code: str, student: str) -> None:
+    _board(room, code, manage=False, me=student)
+
+
 def _board(room: Classroom, code: str, manage: bool, me: str) -> None:
     """The live board: a summary per recipe, the curves, and one row per posted run."""
     try:
@@ -174,31 +186,30 @@ def _board(room: Classroom, code: str, manage: bool, me: str) -> None:
     except UserError as error:
         st.warning(str(error), icon=":material/database:")
         return
-    with board_count_block(len(rows)):
-        if not rows:
-            st.info("No runs yet: they appear here within seconds of a student finishing one.",
-                    icon=":material/hourglass_empty:")
-            return
-        st.subheader(f"{len(rows)} runs", anchor=False)
-        summary, curves = st.columns([2, 3], gap="medium")
-        with summary:
-            st.dataframe(
-                [{"Recipe": item.recipe, "Runs": item.count,
-                  "Median": "–" if item.median is None else f"{item.median:.1%}",
-                  "Best": "–" if item.best is None else f"{item.best:.1%}"} for item in recipe_summaries(rows)],
-                hide_index=True,
-            )
-            if manage:
-                st.download_button("Export CSV", data=functools.partial(board_csv, rows),
-                                   file_name=f"class-{code}.csv", mime="text/csv", key="class-csv",
-                                   on_click="ignore", icon=":material/download:")
-        with curves:
-            st.plotly_chart(board_curves_figure([
-                {"label": row.nickname, "recipe": recipe(row.arch), "arch": row.arch,
-                 "val_iterations": row.val_iterations, "val_accuracy": row.val_accuracies} for row in rows
-            ], height=340), key="class-curves")
-        for row in reversed(rows):  # the newest first
-            _board_row(room, code, row, manage, me)
+    with board_count_block(len(rows)):  # only the heading: the chart below keeps its place as runs arrive
+        st.subheader(f"{len(rows)} runs" if rows else "No runs yet", anchor=False)
+    summary, curves = st.columns([2, 3], gap="medium")
+    with summary:  # drawn even when empty, so the first post only fills it in
+        st.dataframe(
+            [{"Recipe": item.recipe, "Runs": item.count,
+              "Median": "–" if item.median is None else f"{item.median:.1%}",
+              "Best": "–" if item.best is None else f"{item.best:.1%}"} for item in recipe_summaries(rows)]
+            or [{"Recipe": "–", "Runs": 0, "Median": "–", "Best": "–"}],
+            hide_index=True,
+        )
+        if manage:
+            st.download_button("Export CSV", data=functools.partial(board_csv, rows),
+                               file_name=f"class-{code}.csv", mime="text/csv", key="class-csv",
+                               on_click="ignore", icon=":material/download:", disabled=not rows)
+    with curves:
+        st.plotly_chart(board_curves_figure([
+            {"label": row.nickname, "recipe": recipe(row.arch), "arch": row.arch,
+             "val_iterations": row.val_iterations, "val_accuracy": row.val_accuracies} for row in rows
+        ], height=340), key="class-curves")
+    if not rows:
+        st.info("Runs appear here within seconds of a student finishing one.", icon=":material/hourglass_empty:")
+    for row in reversed(rows):  # the newest first
+        _board_row(room, code, row, manage, me)
 
 
 def _board_row(room: Classroom, code: str, row: BoardRow, manage: bool, me: str) -> None:
