@@ -107,7 +107,7 @@ def test_any_array_or_object_given_to_the_preprocessing_is_read_or_refused(value
 
 METADATA_FIELDS = ["arch", "dataset", "status", "params", "n_train", "n_valid", "iterations", "val_accuracy",
                    "val_loss", "train_seconds", "samples_per_second", "data_source", "data_description",
-                   "message", "device", "backend", "config", "history"]
+                   "message", "device", "backend", "config", "history", "temperature"]
 config_like = st.dictionaries(st.sampled_from(list(TrainConfig().to_dict())),
                               json_values | extremes, max_size=6)
 history_like = st.dictionaries(st.sampled_from(["train_loss", "val_iterations", "val_loss", "val_accuracy"]),

@@ -6,13 +6,14 @@ import tempfile
 import time
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
 from rnn_demo.config import ARCHITECTURES, TrainConfig
-from rnn_demo.engine.model_file import app_parameters, check_architecture
+from rnn_demo.engine.model_file import app_parameters, check_architecture, validate_metadata
 from rnn_demo.engine.models import build_model
 from rnn_demo.engine.persistence import (
     METADATA_ENTRY,
@@ -24,6 +25,8 @@ from rnn_demo.engine.persistence import (
     save_model,
 )
 from rnn_demo.engine.training import train
+
+SHIPPED = Path(__file__).parent.parent / "rnn_demo" / "assets" / "models"
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +286,7 @@ def test_metadata_is_typed_field_by_field(honest_file, metadata, message):
 
 
 def test_valid_metadata_comes_back_whole_and_unknown_fields_are_dropped(honest_file):
-    metadata = {"arch": "gru", "dataset": "fashion", "iterations": 3, "val_loss": float("nan"),
+    metadata = {"arch": "gru", "dataset": "fashion", "iterations": 3, "val_loss": float("nan"), "temperature": 1.5,
                 "config": TrainConfig(arch="gru").to_dict(), "history": {"train_loss": [0.5, 0.25]},
                 "colour": "<b>red</b>"}
     loaded = load_model_bytes(rewritten(honest_file, entries={METADATA_ENTRY: json.dumps(metadata)}), "ok.keras")
@@ -309,3 +312,13 @@ def test_a_zip_of_many_members_is_refused_before_its_directory_is_parsed(tmp_pat
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 2**20, peak
+
+
+def test_every_field_the_app_writes_survives_the_typing_whole(trained):
+    """A field the app starts writing must be typed here too, not silently dropped."""
+    written = {**trained.summary(), "history": trained.history.to_dict()}
+    assert validate_metadata(json.loads(json.dumps(written)), "run.keras") == written
+    for path in sorted(SHIPPED.glob("*.keras")):
+        with zipfile.ZipFile(path) as archive:
+            raw = json.loads(archive.read(METADATA_ENTRY))
+        assert validate_metadata(raw, path.name) == raw, path.name

@@ -234,7 +234,8 @@ def _units(settings: dict, kind: str, name: str, most: int) -> int:
 
 STATUSES = ("completed", "stopped", "diverged")
 COUNTS = ("params", "n_train", "n_valid", "iterations")
-FIGURES = ("val_accuracy", "val_loss", "train_seconds", "samples_per_second")
+# temperature: the calibration's softmax temperature (rnn_demo.app.shipped).
+FIGURES = ("val_accuracy", "val_loss", "train_seconds", "samples_per_second", "temperature")
 TEXTS = ("data_source", "data_description", "message", "device", "backend")
 HISTORY = ("train_loss", "val_iterations", "val_loss", "val_accuracy")
 MAX_HISTORY = int(BOUNDS["iterations"][1])
@@ -300,9 +301,10 @@ def _config(value: object, name: str) -> dict:
     if not isinstance(value, dict):
         raise _field_error(name, "config", "a JSON object", value)
     try:
-        return TrainConfig.from_dict(value).to_dict()
+        known = TrainConfig.from_dict(value).to_dict()
     except (ConfigError, TypeError, OverflowError) as error:  # unhashable choices; a 400-digit learning rate
         raise ModelFileError(f"{name}: its metadata's config is not this app's: {error}") from None
+    return {key: item for key, item in value.items() if key in known}  # as written: no defaults filled in
 
 
 def _history(value: object, name: str) -> dict:
