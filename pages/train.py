@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rnn_demo.ui import controls, live_view, markers, resources
+from rnn_demo.ui import classroom, controls, live_view, markers, resources
 from rnn_demo.ui.navigation import friendly_errors, page_entry
 
 page_entry()
@@ -13,6 +13,7 @@ st.caption(
     "The settings are in the page's address: copy it to share this set-up."
 )
 
+classroom.class_banner()  # "Your class asks: …", its pinned settings set (before the controls read them)
 settings, output = st.columns([1, 2], gap="large")
 with settings, friendly_errors():
     top = st.container()  # the Train button, above the controls: on a laptop the bottom is off-screen

@@ -75,3 +75,24 @@ def test_a_wrong_code_says_so_and_offers_the_form(store):
     warnings = " ".join(str(element.value) for element in at.warning)
     assert "No class has the code WWWWWW" in warnings
     assert [field.label for field in at.text_input] == ["Class code", "Nickname"]
+
+
+def test_an_assignment_pins_trains_settings_for_the_class(store):
+    teacher = visitor()
+    code = Classroom(store).create_class(teacher).code
+    at = open_page("class", teacher, code=code)
+    at.checkbox(key="assign-pin-arch").check()
+    at.selectbox(key="assign-arch").set_value("gru")
+    at.checkbox(key="assign-pin-hidden").check()
+    at.number_input(key="assign-hidden").set_value(32)
+    button(at, "assign-set").click().run()
+    assert not at.exception
+    assert Classroom(store).get_class(code).assignment == {"arch": "gru", "hidden": "32"}
+    assert "GRU, 32 units" in texts(at)
+    student, _ = join(code, "Ada")
+    train = open_page("train", student)
+    assert any("Your class asks: GRU, 32 units" in str(element.value) for element in train.info)
+    assert train.radio(key="w_arch").value == "gru" and train.number_input(key="w_hidden").value == 32
+    assert train.number_input(key="w_batch").value == 500  # not pinned: the student's choice
+    other = open_page("train", visitor())
+    assert not any("Your class asks" in str(element.value) for element in other.info)

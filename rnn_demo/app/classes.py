@@ -92,3 +92,16 @@ def join_link(code: str, public_url: str | None, browser_url: str | None) -> str
 
 def _cell(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+# What an assignment may pin: Train's link parameters (rnn_demo.app.links.QUERY_FIELDS), in this order.
+ASSIGNABLE = ("arch", "hidden", "lr", "batch", "iterations", "augment")
+
+
+def describe_assignment(pinned: dict[str, str]) -> str:
+    """The pinned settings (link names → link text) in words: "LSTM, 64 units, learning rate 0.01"."""
+    words = {"arch": lambda value: recipe(value), "hidden": lambda value: f"{value} units",
+             "lr": lambda value: f"learning rate {value}", "batch": lambda value: f"batch {value}",
+             "iterations": lambda value: f"{value} iterations",
+             "augment": lambda value: "augmented digits" if value == "1" else "no augmentation"}
+    return ", ".join(words[key](pinned[key]) for key in ASSIGNABLE if key in pinned)

@@ -16,7 +16,17 @@ import os
 import segno
 import streamlit as st
 
-from rnn_demo.app.classes import board_csv, hyperparameters, join_link, recipe, recipe_summaries
+from rnn_demo.app.classes import (
+    ASSIGNABLE,
+    board_csv,
+    describe_assignment,
+    hyperparameters,
+    join_link,
+    recipe,
+    recipe_summaries,
+)
+from rnn_demo.app.links import config_from_query, config_to_query
+from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
 from rnn_demo.errors import UserError
 from rnn_demo.store.classes import BoardRow, ClassInfo, ClassNotFound, Classroom
 from rnn_demo.store.schema import NICKNAME_MAX
@@ -28,7 +38,7 @@ from rnn_demo.ui.markers import (
 )
 from rnn_demo.ui.navigation import page_link
 from rnn_demo.ui.plain import plain
-from rnn_demo.ui.resources import run_store
+from rnn_demo.ui.resources import host_limits, run_store
 from rnn_demo.ui.runs import RUN_QUERY
 from rnn_demo.ui.visitor import visitor_owner
 from rnn_demo.views.class_figures import board_curves_figure
@@ -40,6 +50,7 @@ STUDENT_POLL_SECONDS = 5
 PUBLIC_URL_VARIABLE = "RNN_DEMO_PUBLIC_URL"  # the address students reach the app at, for the join link
 CODE_QUERY = "code"
 MESSAGE_STATE = "class_message"  # session_state: what the last change did, shown once
+APPLIED_STATE = "class_assignment_applied"  # session_state: the assignment /train has set its controls to
 CODE_STYLE = "font-size:4.5rem;font-weight:700;letter-spacing:0.25em;line-height:1.1"
 
 
@@ -128,8 +139,12 @@ def _teacher_view(room: Classroom, info: ClassInfo) -> None:
         st.markdown(f"Students open **{plain(link)}** (or type the code on the Class page).")
     with link_side:
         st.image(_qr_png(link), caption="Scan to join", width=200)
+    if info.assignment:
+        st.markdown(f"**Assignment:** {plain(describe_assignment(info.assignment))}")
     _teacher_board(room, info.code, info.teacher)
     if info.is_open:
+        with st.popover("Set an assignment", icon=":material/assignment:"):
+            _assignment_form(room, info)
         with st.popover("Close the class", icon=":material/lock:"):
             st.markdown("No one can join or post after this; the board stays readable.")
             st.button("Close it", type="primary", key="class-close", on_click=_close, args=(room, info))
@@ -239,3 +254,59 @@ def _change(change, code: str, who: str, run_id: str) -> None:
         change(code, who, run_id)
     except UserError as error:
         st.toast(str(error))
+
+
+def _assignment_form(room: Classroom, info: ClassInfo) -> None:
+    """Pin some of Train's settings for the class; the unpinned ones stay the student's choice."""
+    default = TrainConfig()
+    inputs = {
+        "arch": lambda: st.selectbox("Recipe", list(ARCHITECTURE_NAMES), format_func=ARCHITECTURE_NAMES.get,
+                                     index=list(ARCHITECTURE_NAMES).index(default.arch), key="assign-arch"),
+        "hidden": lambda: st.number_input("Hidden units", 1, value=default.hidden_units, key="assign-hidden"),
+        "lr": lambda: st.number_input("Learning rate", 0.00001, 10.0, value=default.learning_rate, format="%.5f",
+                                      key="assign-lr"),
+        "batch": lambda: st.number_input("Batch size", 1, value=default.batch_size, key="assign-batch"),
+        "iterations": lambda: st.number_input("Iterations", 1, value=default.iterations, key="assign-iterations"),
+        "augment": lambda: st.checkbox("Augmented digits", value=default.augment, key="assign-augment"),
+    }
+    chosen = {}
+    for key in ASSIGNABLE:
+        pin, field = st.columns([1, 3], vertical_alignment="bottom")
+        pinned = pin.checkbox("Pin", key=f"assign-pin-{key}")
+        with field:
+            value = inputs[key]()
+        if pinned:
+            chosen[key] = "1" if value is True else "0" if value is False else str(value)
+    if st.button("Set the assignment", type="primary", key="assign-set"):
+        config, problems = config_from_query(chosen, limits=host_limits())
+        if problems:
+            st.warning(" ".join(problems))
+            return
+        text = config_to_query(config)
+        room.set_assignment(info.code, info.teacher, {key: text[key] for key in chosen} or None)
+        st.rerun()
+
+
+def class_banner() -> None:
+    """On /train: "Your class asks: …" for a student of an open class with an assignment.
+
+    The pinned settings are set in Train's link parameters once per assignment
+    (the controls read them); a student may still change them, and the banner stays.
+    """
+    store, owner = run_store(), visitor_owner()
+    if store is None or owner is None:
+        return
+    try:
+        joined = Classroom(store).student_classes(owner)
+    except UserError:
+        return
+    info = next((info for info, _nickname in joined if info.is_open and info.assignment), None)
+    if info is None:
+        return
+    pinned = {key: str(value) for key, value in info.assignment.items() if key in ASSIGNABLE}
+    st.info(f"Your class asks: {plain(describe_assignment(pinned))}", icon=":material/school:")
+    applied = (info.code, tuple(sorted(pinned.items())))
+    if st.session_state.get(APPLIED_STATE) != applied:
+        st.session_state[APPLIED_STATE] = applied
+        for key, value in pinned.items():
+            st.query_params[key] = value
