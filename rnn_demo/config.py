@@ -9,7 +9,6 @@ never reaches Keras.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass
 
@@ -107,25 +106,35 @@ class TrainConfig:
         return cls(**{key: value for key, value in values.items() if key in known})
 
 
+def _shown(value: object) -> str:
+    """``value`` as a message quotes it: at most 40 characters (a link can carry a 5,000-digit number)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for str()
+        return "a number too long to show"
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 def _check_choice(name: str, value: object, choices) -> None:
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {_shown(value)}")
 
 
 def _check_int(name: str, value: object) -> None:
     low, high = BOUNDS[name]
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be a whole number; got {value!r}")
+        raise ConfigError(f"{name} must be a whole number; got {_shown(value)}")
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {int(low)} and {int(high)}; got {value}")
+        raise ConfigError(f"{name} must be between {int(low)} and {int(high)}; got {_shown(value)}")
 
 
 def _check_float(name: str, value: object) -> None:
     low, high = BOUNDS[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{name} must be a number; got {value!r}")
-    if not math.isfinite(value) or not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}; got {value!r}")
+        raise ConfigError(f"{name} must be a number; got {_shown(value)}")
+    # Compared exactly, so a huge int is out of range rather than an OverflowError; NaN fails too.
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}; got {_shown(value)}")
 
 
 def positive_setting(variable: str, kind: type, default):
