@@ -135,6 +135,20 @@ class ClassContract:
         assert room.create_class(visitor()).code  # expired classes no longer count
         assert room.purge_expired() == 3
 
+    def test_the_version_changes_with_what_the_board_shows(self, store, room):
+        teacher, ada = visitor(), visitor()
+        code = room.create_class(teacher).code
+        room.join(code, "Ada", ada)
+        seen = [room.version(code)]
+        run_id = store.save_run(ada, scored("rnn", 0.5)).id
+        seen.append(room.version(code))  # posted by the poll itself
+        assert room.version(code) == seen[-1]
+        room.remove_post(code, teacher, run_id)
+        seen.append(room.version(code))
+        room.close(code, teacher)
+        seen.append(room.version(code))
+        assert len(set(seen)) == 4
+
     def test_a_deleted_run_leaves_the_board(self, store, room):
         code, ada = room.create_class(visitor()).code, visitor()
         room.join(code, "Ada", ada)

@@ -242,6 +242,18 @@ class Classroom:
                 connection.execute(insert(posts), new)
         return len(new)
 
+    def version(self, code: str) -> tuple:
+        """What changes whenever the board of ``code`` would (after :meth:`collect`): one light query."""
+        code = normalise_code(code)
+        self.collect(code)
+        with self._read("read a class") as connection:
+            row = connection.execute(
+                select(func.count(), func.count().filter(posts.c.state == "posted"), func.max(posts.c.posted_at),
+                       select(classes.c.closed_at).where(classes.c.code == code).scalar_subquery())
+                .select_from(posts).where(posts.c.class_code == code)
+            ).one()
+        return tuple(row)
+
     def unpost(self, code: str, owner: str, run_id: str) -> None:
         """Take one of ``owner``'s runs off the board of ``code`` (it is not posted again)."""
         self._set_state(code, run_id, "unposted", posts.c.owner == check_owner(owner), "unpost a run")

@@ -2,8 +2,10 @@
 
 Everything goes through the run store (:class:`~rnn_demo.store.classes.Classroom`),
 so a board on one app replica sees the runs students finish on another. The
-board is a fragment that polls the store (:data:`TEACHER_POLL_SECONDS`);
-each poll also posts the students' newly stored runs. The teacher is the
+board is drawn with the page; a small fragment polls the store's version of
+it (:data:`TEACHER_POLL_SECONDS`), which also posts the students' newly stored
+runs, and reruns the page only when that changed, so an idle board costs one
+light query a second. The teacher is the
 visitor (browser key) who created the class. Nicknames are shown as plain text.
 """
 
@@ -50,6 +52,7 @@ STUDENT_POLL_SECONDS = 5
 PUBLIC_URL_VARIABLE = "RNN_DEMO_PUBLIC_URL"  # the address students reach the app at, for the join link
 CODE_QUERY = "code"
 MESSAGE_STATE = "class_message"  # session_state: what the last change did, shown once
+VERSION_STATE = "class_board_version"  # session_state: (code, Classroom.version) the board was drawn at
 APPLIED_STATE = "class_assignment_applied"  # session_state: the assignment /train has set its controls to
 CODE_STYLE = "font-size:4.5rem;font-weight:700;letter-spacing:0.25em;line-height:1.1"
 
@@ -184,14 +187,38 @@ def _qr_png(link: str) -> bytes:
     return buffer.getvalue()
 
 
-@st.fragment(run_every=TEACHER_POLL_SECONDS)
 def _teacher_board(room: Classroom, code: str, teacher: str) -> None:
-    _board(room, code, manage=True, me=teacher)
+    _live_board(room, code, manage=True, me=teacher)
+    _teacher_watch(room, code)
+
+
+def _student_board(room: Classroom, code: str, student: str) -> None:
+    _live_board(room, code, manage=False, me=student)
+    _student_watch(room, code)
+
+
+def _live_board(room: Classroom, code: str, manage: bool, me: str) -> None:
+    st.session_state[VERSION_STATE] = (code, room.version(code))
+    _board(room, code, manage, me)
+
+
+@st.fragment(run_every=TEACHER_POLL_SECONDS)
+def _teacher_watch(room: Classroom, code: str) -> None:
+    _rerun_on_change(room, code)
 
 
 @st.fragment(run_every=STUDENT_POLL_SECONDS)
-def _student_board(room: Classroom, code: str, student: str) -> None:
-    _board(room, code, manage=False, me=student)
+def _student_watch(room: Classroom, code: str) -> None:
+    _rerun_on_change(room, code)
+
+
+def _rerun_on_change(room: Classroom, code: str) -> None:
+    try:
+        version = room.version(code)
+    except UserError:  # the store failed: the page's next run says so
+        return
+    if st.session_state.get(VERSION_STATE) != (code, version):
+        st.rerun()
 
 
 def _board(room: Classroom, code: str, manage: bool, me: str) -> None:
