@@ -283,7 +283,8 @@ class Classroom:
         query = (
             select(posts.c.run_id, posts.c.owner, posts.c.posted_at, students.c.nickname, runs.c.kind,
                    runs.c.status, runs.c.arch, runs.c.config, runs.c.iterations, runs.c.val_accuracy,
-                   runs.c.created_at, runs.c.curves)
+                   runs.c.created_at, runs.c.curves["val_iterations"].label("val_iterations"),
+                   runs.c.curves["val_accuracy"].label("val_accuracies"))  # not the long training loss
             .join(runs, runs.c.id == posts.c.run_id)
             .join(students, and_(students.c.owner == posts.c.owner, students.c.class_code == posts.c.class_code))
             .where(posts.c.class_code == code, posts.c.state == "posted", self.store._current())
@@ -295,8 +296,7 @@ class Classroom:
             run_id=row.run_id, nickname=row.nickname, owner=row.owner, kind=row.kind, status=row.status,
             arch=row.arch, config=row.config or {}, iterations=row.iterations, val_accuracy=row.val_accuracy,
             finished=row.created_at, posted=row.posted_at,
-            val_iterations=list((row.curves or {}).get("val_iterations") or []),
-            val_accuracies=list((row.curves or {}).get("val_accuracy") or []),
+            val_iterations=list(row.val_iterations or []), val_accuracies=list(row.val_accuracies or []),
         ) for row in rows]
 
     def purge_expired(self) -> int:
