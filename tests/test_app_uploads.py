@@ -92,3 +92,17 @@ def test_an_oversized_upload_is_refused(good_upload, monkeypatch):
         assert "over this server's 0.0 MiB limit" in messages(at)
     finally:
         resources.host_limits.clear()
+
+
+def test_a_visit_gets_a_count_and_a_rate_of_uploads(monkeypatch, tmp_path):
+    monkeypatch.setenv("RNN_DEMO_MAX_UPLOADS", "2")
+    monkeypatch.setenv("RNN_DEMO_UPLOAD_INTERVAL_SECONDS", "30")
+    resources.host_limits.clear()
+    try:
+        at = upload(open_page("draw"), "first.keras", b"not a zip at all")
+        assert "not a Keras .keras model file" in messages(at)
+        at = upload(at, "second.keras", b"not a zip either")
+        assert "One upload every 30 s on this server" in " ".join(warning.value for warning in at.warning)
+        assert resources.training_queue().state().running == 0  # no slot kept by a refused read
+    finally:
+        resources.host_limits.clear()
