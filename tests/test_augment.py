@@ -159,20 +159,24 @@ def test_softness_and_gain_change_edges_and_intensity(embedded_digits):
 
 def test_augmented_digits_are_still_their_digits(embedded_digits):
     """Augmentation changes how a digit is written, not which digit it is: the
-    shipped LSTM reads augmented versions of the 1,000 digits it never trained
-    on almost as well as the digits themselves (a variant that no longer
-    looked like its label would be misread)."""
+    shipped basic RNN, trained with this augmentation, reads augmented versions
+    of the 1,000 digits it never trained on almost as well as the digits
+    themselves (a variant that no longer looked like its label would be
+    misread). The variants are harder by design (faint, soft, wobbly, framed
+    larger or smaller): 94.6–95.6 % against 97.7 % for the digits themselves."""
     from rnn_demo.app.shipped import shipped_model_path
     from rnn_demo.twins.twin_file import load_twin, twin_path
 
-    model = load_twin(twin_path(shipped_model_path("lstm"))).numpy_model
+    twin = load_twin(twin_path(shipped_model_path("rnn")))
+    assert twin.metadata["config"]["augment"] and twin.metadata["config"].get("lr_decay")
+    model = twin.numpy_model
     digits = embedded_digits
     clean = (model.predict_logits(digits.valid_sequences).argmax(1) == digits.y_valid).mean()
     for iteration in range(3):
         parameters = iteration_parameters(digits.n_valid, seed=0, iteration=10_000 + iteration)
         augmented = reduce_images(augment_images(digits.x_valid, parameters))
         varied = (model.predict_logits(augmented).argmax(1) == digits.y_valid).mean()
-        assert varied > clean - 0.03, (clean, varied)
+        assert varied > clean - 0.05, (clean, varied)
 
 
 def _record_step_inputs(monkeypatch):

@@ -7,27 +7,39 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_demo.app.shipped import SHIPPED_ARCHITECTURES, shipped_model_path
+from rnn_demo.app.shipped import SHIPPED_ARCHITECTURES, calibration_error, shipped_model_path
+from rnn_demo.config import TrainConfig
 from rnn_demo.data.drawn_digits import drawn_digit_set
+from rnn_demo.data.font_digits import font_digit_set
 from rnn_demo.data.sources import load_embedded
 from rnn_demo.engine.persistence import load_model
 from rnn_demo.twins.twin_file import load_twin, twin_path
 
 MODELS_DOC = Path(__file__).resolve().parents[1] / "docs" / "models.md"
-TOLERANCE = 0.005  # the figures in docs/models.md, ± 0.5 percentage points
-ROW = re.compile(r"^\|\s*`(?P<arch>\w+)`[^|]*\|\s*(?P<held_out>[\d.]+) %\s*\|\s*(?P<drawn>[\d.]+) %\s*\|")
+TOLERANCE = 0.005  # the accuracies in docs/models.md, ± 0.5 percentage points
+CALIBRATION_TOLERANCE = 0.0015  # its calibration errors, printed to 0.1 percentage point
+PERCENT = r"\s*(?P<{}>[\d.]+) %\s*"
+ROW = re.compile(
+    r"^\|\s*`(?P<arch>\w+)`[^|]*\|" + PERCENT.format("held_out") + r"\|" + PERCENT.format("drawn") + r"\|"
+    + PERCENT.format("font") + r"\|" + PERCENT.format("raw_error") + "→" + PERCENT.format("error") + r"\|"
+    + r"\s*(?P<temperature>[\d.]+)\s*\|"
+)
 
 
 @lru_cache(maxsize=1)
-def readme_figures() -> dict[str, tuple[float, float]]:
-    """``{arch: (held-out accuracy, drawn accuracy)}`` from docs/models.md's "Shipped models" table."""
+def readme_figures() -> dict[str, dict[str, float]]:
+    """``{arch: {column: figure}}`` (accuracies and errors as fractions) from docs/models.md's
+    "Shipped models" table."""
     text = MODELS_DOC.read_text(encoding="utf-8")
     section = text.split("## Shipped models", 1)[1].split("\n## ", 1)[0]
     figures = {}
     for line in section.splitlines():
         match = ROW.match(line.strip())
         if match:
-            figures[match["arch"]] = (float(match["held_out"]) / 100, float(match["drawn"]) / 100)
+            figures[match["arch"]] = {
+                key: float(value) / (1 if key == "temperature" else 100)
+                for key, value in match.groupdict().items() if key != "arch"
+            }
     return figures
 
 
@@ -51,21 +63,28 @@ def test_shipped_model_scores_what_the_readme_says(arch):
     assert metadata["arch"] == arch and metadata["config"]["augment"] is True
     assert (metadata["data_source"], metadata["n_train"], metadata["n_valid"]) == ("embedded", 4000, 1000)
     digits = load_embedded()
-    drawn = drawn_digit_set()
-    held_out = accuracy(loaded.model.predict_on_batch(digits.valid_sequences), digits.y_valid)
-    drawn_accuracy = accuracy(loaded.model.predict_on_batch(drawn.sequences), drawn.labels)
-    readme_held_out, readme_drawn = readme_figures()[arch]
-    assert held_out == pytest.approx(readme_held_out, abs=TOLERANCE)
-    assert drawn_accuracy == pytest.approx(readme_drawn, abs=TOLERANCE)
-    assert held_out == pytest.approx(metadata["val_accuracy"], abs=1e-6)
+    sets = {"held_out": (digits.valid_sequences, digits.y_valid)}
+    drawn, fonts = drawn_digit_set(), font_digit_set()
+    sets["drawn"], sets["font"] = (drawn.sequences, drawn.labels), (fonts.sequences, fonts.labels)
+    documented = readme_figures()[arch]
     twin = load_twin(twin_path(path))
-    assert twin.metadata["config"] == metadata["config"]
-    twin_held_out = accuracy(twin.numpy_model.predict_logits(digits.valid_sequences), digits.y_valid)
-    twin_drawn = accuracy(twin.numpy_model.predict_logits(drawn.sequences), drawn.labels)
-    assert twin_held_out == pytest.approx(readme_held_out, abs=TOLERANCE)
-    assert twin_drawn == pytest.approx(readme_drawn, abs=TOLERANCE)
+    # Loading fills in fields the file predates (lr_decay); the twin's metadata is read as written.
+    assert TrainConfig.from_dict(twin.metadata["config"]) == TrainConfig.from_dict(metadata["config"])
+    for name, (sequences, labels) in sets.items():
+        keras_logits = np.asarray(loaded.model.predict_on_batch(sequences))
+        twin_logits = twin.numpy_model.predict_logits(sequences)
+        assert accuracy(keras_logits, labels) == pytest.approx(documented[name], abs=TOLERANCE), name
+        assert accuracy(twin_logits, labels) == pytest.approx(documented[name], abs=TOLERANCE), name
+        if name == "held_out":
+            assert accuracy(keras_logits, labels) == pytest.approx(metadata["val_accuracy"], abs=1e-6)
+            temperature = twin.metadata["temperature"]
+            assert temperature == pytest.approx(documented["temperature"], abs=0.005)
+            raw_error = calibration_error(twin_logits, labels)
+            assert raw_error == pytest.approx(documented["raw_error"], abs=CALIBRATION_TOLERANCE)
+            error = calibration_error(twin_logits, labels, temperature)
+            assert error == pytest.approx(documented["error"], abs=CALIBRATION_TOLERANCE)
 
 
 def test_the_shipped_lstm_reads_real_and_drawn_digits():
-    held_out, drawn = readme_figures()["lstm"]
-    assert held_out >= 0.95 and drawn >= 0.90
+    figures = readme_figures()["lstm"]
+    assert figures["held_out"] >= 0.95 and figures["drawn"] >= 0.90
