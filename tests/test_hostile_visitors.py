@@ -124,6 +124,11 @@ def test_a_train_click_after_a_killed_worker_starts_a_training(server, browser):
             first = context.new_page()
             first.goto(page_url(server.base, "train", LONG))
             wait_until_idle(first, ready="train")
+            iterations = first.get_by_role("spinbutton", name="Iterations")
+            if iterations.input_value() != "2000":  # seen 2026-12-06: a first visit's controls at their minimums
+                iterations.fill("2000")
+                iterations.press("Enter")
+                wait_until_idle(first, ready="train")
             first.get_by_role("button", name="Train", exact=True).click()
             first.wait_for_selector(status_selector("running"), timeout=RESULT_TIMEOUT_MS)
             first.get_by_text(re.compile(r"iteration [1-9][0-9]* of")).first.wait_for(timeout=RESULT_TIMEOUT_MS)
