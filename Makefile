@@ -12,13 +12,21 @@ PIP_QUIET := --quiet --disable-pip-version-check
 FASHION := /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 # Debian's PostgreSQL server binaries: the store's tests start their own server.
 POSTGRES := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) /usr/lib/postgresql/15/bin/initdb)
+# Handwriting-like fonts for the not-MNIST test set (rnn_demo/data/font_digits.py), one file each.
+FONT_PACKAGES := fonts-bwht fonts-dkg-handwriting fonts-sjfonts fonts-breip fonts-humor-sans \
+	fonts-rufscript fonts-tomsontalks fonts-tlwg-purisa-otf fonts-comic-neue
+FONTS := $(addprefix /usr/share/fonts/,opentype/bwht/BecauseWeBuild-Regular.otf \
+	truetype/fifthhorseman/dkg.ttf truetype/sjfonts/Delphine.ttf truetype/breip/Breip.ttf \
+	truetype/humor-sans/Humor-Sans.ttf truetype/rufscript/Rufscript010.ttf \
+	truetype/tomsontalks/TomsonTalks.ttf opentype/tlwg/Purisa.otf opentype/comic-neue/ComicNeue-Regular.otf)
+DEBIAN_FILES := /usr/bin/chromium $(FASHION) $(POSTGRES) $(FONTS)
 
 .PHONY: run test lint bench clean
 
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.runtime $(VENV)/.dev $(VENV)/.ray /usr/bin/chromium $(FASHION) $(POSTGRES)
+test: $(VENV)/.runtime $(VENV)/.dev $(VENV)/.ray $(DEBIAN_FILES)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
@@ -28,7 +36,7 @@ lint: $(VENV)/.dev
 # bench_browser times this tree beside git revision BASELINE, run side by side
 # (any revision git knows: `make bench BASELINE=v1.0`; `BASELINE=` times this tree alone).
 BASELINE ?= HEAD~1
-bench: $(VENV)/.runtime $(VENV)/.dev /usr/bin/chromium $(FASHION)
+bench: $(VENV)/.runtime $(VENV)/.dev $(DEBIAN_FILES)
 	$(BIN)/python -m bench.bench_peers
 	$(BIN)/python -m bench.bench_engine
 	$(BIN)/python -m bench.bench_fashion
@@ -62,12 +70,13 @@ $(VENV)/.ray: requirements-ray.txt $(VENV)/.runtime
 	touch $@
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download
-# does not work offline); the store's tests run Debian's PostgreSQL. Needs root
-# or sudo, as apt-get does.
-/usr/bin/chromium $(FASHION) $(POSTGRES):
+# does not work offline); the store's tests run Debian's PostgreSQL; the font
+# digits need the fonts. One apt-get for all of them (a grouped target). Needs
+# root or sudo, as apt-get does.
+$(DEBIAN_FILES) &:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && \
-	$$SUDO apt-get install -y -qq chromium dataset-fashion-mnist postgresql >/dev/null
+	$$SUDO apt-get install -y -qq chromium dataset-fashion-mnist postgresql $(FONT_PACKAGES) >/dev/null
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts rnn_demo.egg-info
