@@ -94,6 +94,17 @@ def test_an_oversized_upload_is_refused(good_upload, monkeypatch):
         resources.host_limits.clear()
 
 
+def test_an_upload_wider_than_the_hosts_cap_is_refused_from_its_config(good_upload, monkeypatch):
+    monkeypatch.setenv("RNN_DEMO_MAX_HIDDEN", "32")  # the upload's GRU has 64 units
+    resources.host_limits.clear()
+    try:
+        at = upload(open_page("draw"), "wide.keras", good_upload)
+        assert "its GRU layer has 64 units; this server reads 1 to 32" in messages(at)
+        assert all("wide.keras" not in label for label in model_labels(at))
+    finally:
+        resources.host_limits.clear()
+
+
 def test_a_visit_gets_a_count_and_a_rate_of_uploads(monkeypatch, tmp_path):
     monkeypatch.setenv("RNN_DEMO_MAX_UPLOADS", "2")
     monkeypatch.setenv("RNN_DEMO_UPLOAD_INTERVAL_SECONDS", "30")

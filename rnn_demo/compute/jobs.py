@@ -152,8 +152,12 @@ def train(channel: Channel, config: TrainConfig, validate_every: int | None = No
 UPLOAD_PARITY = 1e-4
 
 
-def read_upload(channel: Channel, data: bytes, name: str, max_bytes: int, check_images: np.ndarray):
+def read_upload(channel: Channel, data: bytes, name: str, max_bytes: int, check_images: np.ndarray,
+                caps=None):
     """Load an uploaded ``.keras`` file in safe mode; ``(twin arrays, metadata)``.
+
+    ``caps`` (:class:`~rnn_demo.engine.model_file.ModelCaps`, the host's limits) bound the model's
+    size, checked from its config before any weight is built.
 
     The model must be built like this app's (``recurrent_1`` … SimpleRNN, GRU
     or LSTM layers, a Dense head ``logits``) and its NumPy twin must compute
@@ -164,7 +168,7 @@ def read_upload(channel: Channel, data: bytes, name: str, max_bytes: int, check_
     from rnn_demo.twins.model import NumpyModel
     from rnn_demo.twins.twin_file import twin_arrays
 
-    loaded = load_model_bytes(data, name, max_bytes=max_bytes)
+    loaded = load_model_bytes(data, name, max_bytes=max_bytes, caps=caps)
     try:
         numpy_model = NumpyModel.from_keras(loaded.model)
         ours = numpy_model.predict_logits(check_images)

@@ -23,6 +23,7 @@ import streamlit as st
 from rnn_demo.app.limits import HostLimits, UploadAllowance
 from rnn_demo.app.models import InteractiveModel, run_label, uploaded_interactive_model
 from rnn_demo.data.sources import Dataset
+from rnn_demo.engine.model_file import ModelCaps
 from rnn_demo.errors import UserError
 from rnn_demo.store import RunNotFound
 from rnn_demo.ui import runs
@@ -237,7 +238,7 @@ def _load_upload(data: bytes, name: str, key: str, limits: HostLimits) -> Intera
     try:
         arrays, metadata = worker_pool().run(
             "read_upload", data, name, limits.max_upload_bytes,
-            get_dataset("mnist").valid_sequences[:32],
+            get_dataset("mnist").valid_sequences[:32], ModelCaps(limits.max_hidden_units, limits.max_layers),
             timeout=UPLOAD_SECONDS, wait_for_worker=SHORT_JOB_WAIT_SECONDS,
         )
     except UserError as error:
