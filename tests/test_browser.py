@@ -198,6 +198,9 @@ def test_training_streams_a_growing_curve_and_stop_works(server, page):
     # machine let it finish before the Stop landed).
     page.goto(page_url(server.base, "train", "arch=lstm&iterations=2000&batch=500"))
     wait_until_idle(page, ready="train")
+    # A first visit shows the link's values (the visitor key's rerun once left every number at its minimum).
+    assert page.get_by_role("spinbutton", name="Iterations").input_value() == "2000"
+    assert page.get_by_role("spinbutton", name="Batch size").input_value() == "500"
     page.get_by_role("button", name="Train", exact=True).click()
     counts: list[int] = []  # points on the live curve, polled once a second
 

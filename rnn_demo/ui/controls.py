@@ -56,6 +56,11 @@ def train_controls() -> TrainConfig:
         _set_widgets(stored)
     elif any(key not in st.session_state for key in _WIDGETS.values()):
         _set_widgets(stored)
+    else:
+        # Sent again on every run: a rerun that overtakes the page's first widgets (the visitor
+        # key's answer does) leaves the browser without their values, showing each at its minimum.
+        for key in _WIDGETS.values():
+            st.session_state[key] = st.session_state[key]
 
     st.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="w_dataset")
     st.radio(
