@@ -104,3 +104,27 @@ def train_for_real(embedded_digits):
 def trained_lstm(train_for_real):
     """The chapter's LSTM recipe (hidden 64, lr 0.01, batch 500), 96 Adam steps."""
     return train_for_real(TrainConfig(arch="lstm"), epochs=12)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server on a loopback port (tests/postgres_server.py), one for the session."""
+    from tests.postgres_server import PostgresServer
+
+    try:
+        server = PostgresServer()
+    except RuntimeError as error:  # no server binaries: say what to install
+        pytest.fail(str(error))
+    with server:
+        yield server
+
+
+@pytest.fixture
+def app_store(tmp_path, monkeypatch):
+    """The run store the app opens: a SQLite file in this test's own RNN_DEMO_HOME."""
+    from rnn_demo.store import open_store
+
+    monkeypatch.setenv("RNN_DEMO_HOME", str(tmp_path))
+    monkeypatch.delenv("RNN_DEMO_DATABASE_URL", raising=False)
+    with open_store() as opened:
+        yield opened

@@ -5,19 +5,14 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnn_demo.store import open_store
 from rnn_demo.store.classes import Classroom
 from tests.test_app_runs import button, open_page, texts, visitor
 from tests.test_store_classes import scored
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    """The store the app opens: a SQLite file in this test's RNN_DEMO_HOME."""
-    monkeypatch.setenv("RNN_DEMO_HOME", str(tmp_path))
-    monkeypatch.delenv("RNN_DEMO_DATABASE_URL", raising=False)
-    with open_store() as opened:
-        yield opened
+def store(app_store):
+    return app_store
 
 
 def click(at: AppTest, label: str) -> AppTest:

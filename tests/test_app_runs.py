@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnn_demo.store import new_key, open_store, owner_from_key
+from rnn_demo.store import new_key, owner_from_key
 from rnn_demo.ui.navigation import PAGE
 from rnn_demo.ui.visitor import OWNER_STATE
 from tests.test_app import APP, metric
@@ -17,12 +17,8 @@ from tests.test_store import SHIPPED, shipped_run
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    """The store the app opens: a SQLite file in this test's RNN_DEMO_HOME."""
-    monkeypatch.setenv("RNN_DEMO_HOME", str(tmp_path))
-    monkeypatch.delenv("RNN_DEMO_DATABASE_URL", raising=False)
-    with open_store() as opened:
-        yield opened
+def store(app_store):
+    return app_store
 
 
 def visitor() -> str:

@@ -26,7 +26,6 @@ from rnn_demo.store.classes import (
 from rnn_demo.store.schema import classes
 from rnn_demo.store.settings import store_location
 from rnn_demo.views.class_figures import board_curves_figure
-from tests.postgres_server import PostgresServer
 from tests.test_store import small_run, visitor
 
 
@@ -162,16 +161,6 @@ class TestSqliteClasses(ClassContract):
     @pytest.fixture
     def store_url(self, tmp_path):
         return str(tmp_path / "runs.sqlite")
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    try:
-        server = PostgresServer()
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    with server:
-        yield server
 
 
 class TestPostgresClasses(ClassContract):

@@ -14,16 +14,6 @@ from tests.postgres_server import PostgresServer
 from tests.test_store import READER, WRITER, StoreContract, finished, run_python, small_run, visitor
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    try:
-        server = PostgresServer()
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    with server:
-        yield server
-
-
 class TestPostgresStore(StoreContract):
     @pytest.fixture
     def store_url(self, postgres):

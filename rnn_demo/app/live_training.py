@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 
 from rnn_demo.app.limits import TrainingQueue
 from rnn_demo.app.models import TrainedModel
-from rnn_demo.config import ConfigError, TrainConfig
+from rnn_demo.config import TrainConfig, positive_setting
 from rnn_demo.errors import UserError
 
 POLL_SECONDS = 0.5  # how often a waiting training asks the queue again (and the live view redraws)
@@ -38,16 +37,7 @@ DEFAULT_REATTACH_SECONDS = 60.0
 
 def reattach_seconds() -> float:
     """The host's grace period, ``$RNN_DEMO_REATTACH_SECONDS`` (default 60 s)."""
-    text = os.environ.get(REATTACH_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_REATTACH_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = float("nan")
-    if not seconds > 0:
-        raise ConfigError(f"{REATTACH_VARIABLE} must be a number of seconds above 0; got {text!r}")
-    return seconds
+    return positive_setting(REATTACH_VARIABLE, float, DEFAULT_REATTACH_SECONDS)
 
 
 @dataclass
