@@ -5,9 +5,8 @@ is followed by a background thread. The process holds it by the visitor's owner 
 (:func:`live_trainings`), so a reloaded page or a new tab re-attaches to it; the
 session keeps it too (``st.session_state["training"]``) and the models it finished
 (``"trained"``). Each run is stored for its owner as it ends (:mod:`rnn_demo.app.run_keeping`).
-:func:`show_training` is a fragment re-run every :data:`LIVE_VIEW_SECONDS`
-that draws from the training's buffer; :func:`result_summary` draws a finished run. What each view
-shows is marked for the tests (:func:`rnn_demo.ui.markers.status_block`).
+:func:`show_training` is a fragment re-run every :data:`LIVE_VIEW_SECONDS`; :func:`result_summary`
+draws a finished run; each view is marked for the tests (:func:`rnn_demo.ui.markers.status_block`).
 """
 
 from __future__ import annotations
@@ -43,13 +42,11 @@ MISCLASSIFIED_SHOWN = 24
 # how smoothly the numbers move and what each visitor's browser costs (every tick
 # re-renders the live view). Measured in docs/performance.md.
 LIVE_VIEW_SECONDS = 0.5
-# The live chart and the watch-it-learn panel are re-sent every other tick (the
-# chart's first point at once); a tick can come a little early, hence less than two ticks' time.
+# The live chart and watch it learn are re-sent every other tick (a tick can come early).
 REDRAW_SECONDS = 1.8 * LIVE_VIEW_SECONDS
 FINISH_WAIT_SECONDS = 1.0  # the longest a tick waits for the result of a run that is ending
 # The longest the live view waits for a new training's first news (its first point, a place in the
-# queue): the click's own run then draws the first point, ~0.1-0.2 s after the click on a
-# warm worker, where drawing without it left the point to the next tick.
+# queue), so that the click's own run draws the first point rather than the next tick.
 FIRST_POINT_WAIT_SECONDS = 0.5
 
 
@@ -180,14 +177,18 @@ def show_training() -> None:
     :func:`session_models`: the fragment then keeps one id across full runs, so
     the late ticks of its browser-side timer meet a fragment that draws nothing.
     It draws into a container of its own, so that a late tick cannot clear the
-    page's first result element. A queued training is shown without its chart.
-    See docs/architecture.md.
+    page's first result element (docs/architecture.md). A queued training has no chart.
     """
     with st.container():
         st.fragment(_live_view, run_every=_poll_seconds(current_training()))()
 
 
 def _live_view() -> None:
+    with st.empty().container():  # one element: the run after the end replaces it at once (Stop goes)
+        _live_view_body()
+
+
+def _live_view_body() -> None:
     training = current_training()
     if training is None or _harvested(training):
         return  # the page draws the results; this is a late tick
