@@ -91,7 +91,8 @@ def test_a_run_follows_its_browser_and_opens_read_only_by_link(server, home, bro
         assert stranger.locator(row(run_id)).count() == 0
         open_runs(stranger, server, f"id={run_id}")
         view = stranger.locator(f".{CSS_KEY_PREFIX}{RUN_VIEW_KEY_PREFIX}{run_id}")
-        view.wait_for(timeout=TIMEOUT_MS)
+        # Its last element, drawn: the first visit's rerun (the browser's new key) may still be under way.
+        view.get_by_text("Download .keras").wait_for(timeout=TIMEOUT_MS)
         assert "class model" in view.inner_text()
         assert view.get_by_role("button", name="Rename").count() == 0
         assert view.get_by_text("Download .keras").count() == 1
