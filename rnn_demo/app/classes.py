@@ -38,20 +38,6 @@ def recipe(arch: str) -> str:
     return ARCHITECTURE_NAMES.get(arch, arch)
 
 
-def hyperparameters(config: dict) -> str:
-    """The run's settings besides its recipe, in one short line."""
-    parts = []
-    if "hidden_units" in config:
-        parts.append(f"{config['hidden_units']} units")
-    if "learning_rate" in config:
-        parts.append(f"lr {config['learning_rate']:g}")
-    if "batch_size" in config:
-        parts.append(f"batch {config['batch_size']}")
-    if config.get("augment"):
-        parts.append(f"augment {config['augment']}" if isinstance(config["augment"], str) else "augmented")
-    return ", ".join(parts)
-
-
 def recipe_summaries(rows: Sequence[BoardRow]) -> list[RecipeSummary]:
     """One summary per recipe on the board, the best median first (unscored recipes last)."""
     groups: dict[str, list[BoardRow]] = {}

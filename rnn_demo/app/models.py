@@ -96,14 +96,21 @@ def run_label(run: RunSummary) -> str:
 
 def run_recipe(run: RunSummary) -> str:
     """The run's architecture and training settings in one line (what the Runs page lists)."""
-    config = run.config or {}
-    parts = [ARCHITECTURE_NAMES.get(run.arch, run.arch)]
+    return ", ".join(part for part in (ARCHITECTURE_NAMES.get(run.arch, run.arch),
+                                       hyperparameters(run.config or {})) if part)
+
+
+def hyperparameters(config: dict) -> str:
+    """A run's settings besides its recipe, in one short line (the Runs page, the class board)."""
+    parts = []
     if "hidden_units" in config:
         parts.append(f"{config['hidden_units']} units")
     if "learning_rate" in config:
-        parts.append(f"learning rate {config['learning_rate']:g}")
+        parts.append(f"lr {config['learning_rate']:g}")
     if "batch_size" in config:
         parts.append(f"batch {config['batch_size']}")
+    if config.get("augment"):
+        parts.append(f"augment {config['augment']}" if isinstance(config["augment"], str) else "augmented")
     return ", ".join(parts)
 
 

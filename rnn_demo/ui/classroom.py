@@ -22,12 +22,12 @@ from rnn_demo.app.classes import (
     ASSIGNABLE,
     board_csv,
     describe_assignment,
-    hyperparameters,
     join_link,
     recipe,
     recipe_summaries,
 )
 from rnn_demo.app.links import config_from_query, config_to_query
+from rnn_demo.app.models import hyperparameters
 from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
 from rnn_demo.errors import UserError
 from rnn_demo.store.classes import BoardRow, ClassInfo, ClassNotFound, Classroom
