@@ -20,7 +20,6 @@ import pytest
 
 from tests.harness import (
     Server,
-    launch_chromium,
     no_exceptions,
     page_url,
     status_selector,
@@ -29,6 +28,7 @@ from tests.harness import (
 )
 
 pytestmark = pytest.mark.browser
+VIEWPORT = {"width": 1400, "height": 1400}  # conftest's page fixture reads it
 
 ATTACK = ("x` **Session expired** [Log in again](https://evil.example/login) "
           "![](https://evil.example/px.gif) `")
@@ -65,23 +65,6 @@ def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     with Server(env={"RNN_DEMO_HOME": str(home)}) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1400})
-    yield context.new_page()
-    context.close()
 
 
 def evil_elements(page) -> int:
