@@ -23,6 +23,7 @@ def test_visitors_come_and_go_and_the_server_stays_small():
     assert [sample.after for sample in samples] == ["visitor 1", "visitor 2", "visitor 3"]
     # Workers and the multiprocessing resource tracker: at least the default two workers.
     assert all(sample.workers >= 3 for sample in samples)
-    # The web process holds no models: a few visitors add next to nothing to it.
-    assert samples[-1].server_mib - samples[0].server_mib < 40
+    # The web process holds no models, and what a visitor's arrays took goes back
+    # (rnn_demo.app.memory): a few visitors add next to nothing to it.
+    assert samples[-1].server_mib - samples[0].server_mib < 15
     # And the server never loaded TensorFlow (soak() raises if it did).

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from rnn_demo.app.memory import fix_mmap_threshold
 from rnn_demo.errors import UserError
 from rnn_demo.ui.resources import store_problem, worker_pool
 from rnn_demo.ui.visitor import remember_visitor
@@ -66,6 +67,7 @@ _frame = threading.local()
 
 def run_app() -> None:
     """The frame: page config, navigation, and the page the URL names (app.py's whole body)."""
+    fix_mmap_threshold()  # freed arrays go back to the system (rnn_demo.app.memory)
     st.set_page_config(page_title=APP_TITLE, page_icon=":material/gesture:", layout="wide")
     # The first visit of any page starts the worker processes, so that they are
     # warm by the time anyone presses Train.
