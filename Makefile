@@ -26,7 +26,7 @@ DEBIAN_FILES := /usr/bin/chromium $(FASHION) $(POSTGRES) $(FONTS)
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.runtime $(VENV)/.dev $(VENV)/.ray $(DEBIAN_FILES)
+test: $(VENV)/.runtime $(VENV)/.dev $(VENV)/.ray $(DEBIAN_FILES) node_modules/.installed
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
@@ -67,6 +67,12 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 # Ray is optional (RNN_DEMO_RAY_ADDRESS, see docs/hosting.md); the tests start a local head.
 $(VENV)/.ray: requirements-ray.txt $(VENV)/.runtime
 	$(BIN)/python -m pip install $(PIP_QUIET) -r requirements-ray.txt
+	touch $@
+
+# axe-core, which the accessibility test injects into every page
+# (tests/test_browser_accessibility.py), at the version package-lock.json pins.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download
