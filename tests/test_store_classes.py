@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, select, update
 
 from rnn_demo.app.classes import board_csv, join_link, recipe_summaries
+from rnn_demo.app.links import PUBLIC_URL_VARIABLE
 from rnn_demo.errors import UserError
 from rnn_demo.store import open_store
 from rnn_demo.store.classes import (
@@ -184,9 +185,10 @@ def test_the_summary_csv_link_and_figure(tmp_path):
     lines = list(csv.reader(io.StringIO(board_csv(board).decode())))
     assert lines[0][:3] == ["nickname", "run_id", "recipe"] and len(lines) == 5
     assert lines[1][0] == "'=cmd()" and lines[1][2] == "LSTM" and lines[1][7] == "0.9000"
-    assert join_link("ACFGHJ", "https://rnn.school.org/app/", "http://x") == "https://rnn.school.org/app/class?code=ACFGHJ"
-    assert join_link("ACFGHJ", None, "http://10.0.0.5:8501/class?x=1") == "http://10.0.0.5:8501/class?code=ACFGHJ"
-    assert join_link("ACFGHJ", "", None) == "/class?code=ACFGHJ"
+    public = {PUBLIC_URL_VARIABLE: "https://rnn.school.org/app/"}
+    assert join_link("ACFGHJ", "http://x/class", public) == "https://rnn.school.org/app/class?code=ACFGHJ"
+    assert join_link("ACFGHJ", "http://10.0.0.5:8501/class?x=1", {}) == "http://10.0.0.5:8501/class?code=ACFGHJ"
+    assert join_link("ACFGHJ", None, {PUBLIC_URL_VARIABLE: ""}) == "/class?code=ACFGHJ"
     figure = board_curves_figure([{"label": f"<i>{row.nickname}</i>", "recipe": "LSTM", "arch": row.arch,
                                    "val_iterations": row.val_iterations, "val_accuracy": row.val_accuracies}
                                   for row in board])

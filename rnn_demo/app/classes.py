@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import quote, urljoin
 
+from rnn_demo.app.links import public_link
 from rnn_demo.config import ARCHITECTURE_NAMES
 from rnn_demo.store.classes import BoardRow
 
@@ -65,15 +66,9 @@ def board_csv(rows: Sequence[BoardRow]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def join_link(code: str, public_url: str | None, browser_url: str | None) -> str:
-    """The address students open: from the host's public URL, else the browser's, else relative."""
-    path = f"{CLASS_PAGE}?code={quote(code)}"
-    base = (public_url or "").strip()
-    if not base and browser_url:  # the address of this page, /class: the app's own is above it
-        base = browser_url.strip().split("?")[0].split("#")[0].rstrip("/").removesuffix(f"/{CLASS_PAGE}")
-    if not base:
-        return f"/{path}"
-    return urljoin(base.rstrip("/") + "/", path)
+def join_link(code: str, browser_url: str | None, environ: Mapping[str, str] = os.environ) -> str:
+    """The address students open (:func:`~rnn_demo.app.links.public_link`), from the class page at ``browser_url``."""
+    return public_link(CLASS_PAGE, {"code": code}, browser_url=browser_url, on_page=CLASS_PAGE, environ=environ)
 
 
 def _cell(text: str) -> str:

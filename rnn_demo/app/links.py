@@ -1,4 +1,9 @@
-"""The training configuration in a shareable URL, and back, with a message per refused value.
+"""Links to share: the app's public address of a page, and the training configuration in a URL.
+
+:func:`public_link` is the one place a shared address is built (a class's join
+link, a lesson step, a run): from ``RNN_DEMO_PUBLIC_URL`` when the host sets a
+usable one, else from the visitor's own browser location, never from the
+server's bind address.
 
 A teacher copies the Train page's address to share a set-up: every field of
 :class:`~rnn_demo.config.TrainConfig` has a short query name
@@ -9,10 +14,48 @@ with a sentence saying so, so a mistyped link still opens a working page.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from rnn_demo.app.limits import HostLimits
 from rnn_demo.config import ConfigError, TrainConfig
+
+PUBLIC_URL_VARIABLE = "RNN_DEMO_PUBLIC_URL"  # the address visitors reach the app at (behind a proxy, say)
+MAX_BASE_CHARACTERS = 300  # a longer address is not one a person would type under a QR code
+
+
+def _address_base(url: str | None) -> str | None:
+    """``url`` (an ``http(s)`` address of a host, with a path at most) without its trailing ``/``; else ``None``."""
+    url = (url or "").strip()
+    if not url or len(url) > MAX_BASE_CHARACTERS or not url.isprintable() or any(c.isspace() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or "?" in url or "#" in url or "@" in parts.netloc:
+        return None
+    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def public_link(page: str, query: Mapping[str, str] | None = None, *, browser_url: str | None,
+                on_page: str, environ: Mapping[str, str] = os.environ) -> str:
+    """The address of the app's ``page`` (its URL path; ``""`` for Home) with ``query``, to share.
+
+    The base is ``$RNN_DEMO_PUBLIC_URL`` when it is a plain ``http(s)`` address
+    (no query, no fragment, no user name, at most :data:`MAX_BASE_CHARACTERS`);
+    otherwise the browser's own address ``browser_url`` of the page ``on_page``,
+    less that page's path; otherwise none, and the link is relative (``/page?…``).
+    """
+    base = _address_base(environ.get(PUBLIC_URL_VARIABLE))
+    if base is None and browser_url:
+        here = _address_base(browser_url.split("#")[0].split("?")[0])
+        base = here.removesuffix(f"/{on_page}") if here and on_page else here
+    text = f"/{page}" + (f"?{urlencode(dict(query))}" if query else "")
+    return f"{base or ''}{text}"
+
 
 # Query-parameter name → (TrainConfig field, parser). Short names keep shared links readable.
 QUERY_FIELDS: dict[str, tuple[str, type]] = {

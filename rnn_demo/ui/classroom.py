@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 
 import segno
 import streamlit as st
@@ -49,7 +48,6 @@ from rnn_demo.views.class_figures import board_curves_figure
 # student's (one of up to 200) rarely, so a class's polls stay light for the server.
 TEACHER_POLL_SECONDS = 1
 STUDENT_POLL_SECONDS = 5
-PUBLIC_URL_VARIABLE = "RNN_DEMO_PUBLIC_URL"  # the address students reach the app at, for the join link
 CODE_QUERY = "code"
 MESSAGE_STATE = "class_message"  # session_state: what the last change did, shown once
 VERSION_STATE = "class_board_version"  # session_state: (code, Classroom.version) the board was drawn at
@@ -133,7 +131,7 @@ def _join_form(room: Classroom, owner: str, code: str | None) -> None:
 
 
 def _teacher_view(room: Classroom, info: ClassInfo) -> None:
-    link = join_link(info.code, os.environ.get(PUBLIC_URL_VARIABLE), st.context.url)
+    link = join_link(info.code, st.context.url)
     code_side, link_side = st.columns([3, 1], vertical_alignment="center")
     with code_side:
         st.caption("Join code" + ("" if info.is_open else " (closed: no more joins or posts)"))

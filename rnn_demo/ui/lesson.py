@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rnn_demo.app.links import public_link
 from rnn_demo.ui import inside
 from rnn_demo.ui.controls import try_it
 from rnn_demo.ui.markers import lesson_block, view_block
@@ -90,9 +91,8 @@ def present(step: int) -> None:
         st.button("Next", on_click=_go, args=(step + 1,), disabled=step == len(LESSON),
                   icon=":material/arrow_forward:", type="primary")
         st.button("Leave the lesson", on_click=_go, args=(0,), icon=":material/close:")
-    base = st.context.url.split("?")[0] if st.context.url else "/learn"
     st.caption("Link to this step, to share with students:")
-    st.code(f"{base}?step={step}", language=None)
+    st.code(public_link("learn", {"step": str(step)}, browser_url=st.context.url, on_page="learn"), language=None)
 
 
 def show_view(lesson_step: LessonStep) -> None:

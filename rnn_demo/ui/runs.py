@@ -15,6 +15,7 @@ import re
 
 import streamlit as st
 
+from rnn_demo.app.links import public_link
 from rnn_demo.app.models import InteractiveModel, run_label, run_recipe, stored_interactive_model
 from rnn_demo.errors import UserError
 from rnn_demo.store import NewRun, RunNotFound, RunStore, RunSummary, StoreError
@@ -246,8 +247,10 @@ def _run_row(store: RunStore, run: RunSummary) -> None:
             st.markdown(f"Delete “{plain(run.name)}”?")
             st.button("Delete it", type="primary", key=f"delete-{run.id}", on_click=_delete,
                       args=(store, run.id, run.name))
-        with share:
-            page_link("runs", "Link", query={"id": run.id}, icon=":material/link:")
+        with share.popover("Link", icon=":material/link:"):
+            st.caption("Anyone with this link can look at the run, draw on it and download it; only you "
+                       "can change it.")
+            st.code(public_link("runs", {"id": run.id}, browser_url=st.context.url, on_page="runs"), language=None)
 
 
 def compare_kept_runs() -> None:
