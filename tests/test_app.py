@@ -227,7 +227,7 @@ def test_inside_page_shows_every_array_of_the_lstm():
 
 def test_inside_shipped_model_shows_both_directions():
     at = open_page("inside", arch="birnn")
-    assert at.radio(key="model_choice_widget").value == "shipped-birnn"
+    assert at.selectbox(key="model_choice_widget").value == "shipped-birnn"
     labels = [tab.label for tab in at.tabs]
     assert "Forward: reads down · RNN" in labels
     assert "Backward: reads up · RNN" in labels
@@ -236,7 +236,7 @@ def test_inside_shipped_model_shows_both_directions():
 def test_inside_deep_link_trains_nothing():
     trained_before = resources.worker_pool().status().jobs.get("train", 0)
     at = open_page("inside", arch="deep")
-    assert at.radio(key="model_choice_widget").value == "shipped-deep"
+    assert at.selectbox(key="model_choice_widget").value == "shipped-deep"
     assert any(tab.label.startswith("Layer 3 of 3") for tab in at.tabs)
     assert resources.worker_pool().status().jobs.get("train", 0) == trained_before
     assert resources.training_queue().state().running == 0
@@ -265,7 +265,7 @@ def test_a_trained_model_belongs_to_its_session_only():
     trainer = open_page("train", arch="rnn", iterations="3", batch="100", hidden="8")
     finish_training(click(trainer, "Train"))
     trainer.switch_page(PAGE["draw"].script).run()
-    assert len(trainer.radio(key="model_choice_widget").options) == 2
-    assert trainer.radio(key="model_choice_widget").value.startswith("session-")
+    assert len(trainer.selectbox(key="model_choice_widget").options) == 7  # six shipped, one trained
+    assert trainer.selectbox(key="model_choice_widget").value.startswith("session-")
     other = open_page("draw")
-    assert len(other.radio(key="model_choice_widget").options) == 1
+    assert len(other.selectbox(key="model_choice_widget").options) == 6

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnn_demo.app.links import PUBLIC_URL_VARIABLE
 from rnn_demo.store import new_key, owner_from_key
 from rnn_demo.ui.navigation import PAGE
 from rnn_demo.ui.visitor import OWNER_STATE
@@ -47,7 +48,7 @@ def button(at: AppTest, key: str):
 
 
 def model_switch(at: AppTest):
-    return at.radio(key="model_choice_widget")
+    return at.selectbox(key="model_choice_widget")
 
 
 def test_a_run_is_listed_for_its_owner_only(store):
@@ -58,6 +59,14 @@ def test_a_run_is_listed_for_its_owner_only(store):
     assert button(mine, f"rename-{run_id}") and button(mine, f"delete-{run_id}")
     other = open_page("runs", visitor())
     assert "Ada" not in texts(other) and "No runs yet" in texts(other)
+
+
+def test_a_runs_share_link_is_the_public_address(store, monkeypatch):
+    owner = visitor()
+    run_id = store.save_run(owner, shipped_run("gru", name="to share")).id
+    monkeypatch.setenv(PUBLIC_URL_VARIABLE, "https://rnn.school.org")
+    at = open_page("runs", owner)
+    assert f"https://rnn.school.org/runs?id={run_id}" in [block.value for block in at.code]
 
 
 def test_a_link_opens_the_run_read_only_for_anyone(store):

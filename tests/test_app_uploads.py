@@ -7,7 +7,6 @@ from rnn_demo.config import TrainConfig
 from rnn_demo.engine.persistence import model_bytes
 from rnn_demo.engine.training import train
 from rnn_demo.ui import resources
-from rnn_demo.ui.plain import plain
 from tests.test_app import metric, open_page
 
 
@@ -41,8 +40,7 @@ def upload(at, name: str, data: bytes):
 
 def model_labels(at) -> list[str]:
     """The labels the visitor sees in the model switch."""
-    switch = [radio for radio in at.radio if radio.label == "Model"][0]
-    return list(switch.options)
+    return list(at.selectbox(key="model_choice_widget").options)
 
 
 def messages(at) -> str:
@@ -52,8 +50,8 @@ def messages(at) -> str:
 @pytest.mark.parametrize("page", ["draw", "inside"])
 def test_a_good_upload_becomes_the_chosen_model(page, good_upload):
     at = upload(open_page(page), "my_gru.keras", good_upload)
-    chosen = [radio for radio in at.radio if radio.label == "Model"][0]
-    assert plain("Uploaded: my_gru.keras") in chosen.format_func(chosen.value)  # the label, as markdown
+    chosen = at.selectbox(key="model_choice_widget")
+    assert chosen.format_func(chosen.value) == "Uploaded: my_gru.keras"  # a drop-down shows plain text
     assert "Loaded my_gru.keras" in messages(at)
     if page == "inside":
         assert metric(at, "Prediction")
@@ -61,7 +59,7 @@ def test_a_good_upload_becomes_the_chosen_model(page, good_upload):
 
 def test_the_upload_is_not_seen_by_another_visitor(good_upload):
     mine = upload(open_page("draw"), "mine.keras", good_upload)
-    assert plain("Uploaded: mine.keras") in model_labels(mine)
+    assert "Uploaded: mine.keras" in model_labels(mine)
     other = open_page("draw")
     assert not any("mine.keras" in label for label in model_labels(other))
 
@@ -79,7 +77,7 @@ def test_the_upload_is_not_seen_by_another_visitor(good_upload):
 def test_bad_uploads_are_refused_with_a_message(make, message, tmp_path):
     at = upload(open_page("draw"), "bad.keras", make(tmp_path))
     assert message in messages(at)
-    chosen = [radio for radio in at.radio if radio.label == "Model"][0]
+    chosen = at.selectbox(key="model_choice_widget")
     assert not any("bad.keras" in label for label in model_labels(at))
     assert chosen.format_func(chosen.value) == "Shipped LSTM"  # nothing lost: the page keeps working
 

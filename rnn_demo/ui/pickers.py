@@ -22,6 +22,7 @@ import streamlit as st
 
 from rnn_demo.app.limits import HostLimits, UploadAllowance
 from rnn_demo.app.models import InteractiveModel, run_label, uploaded_interactive_model
+from rnn_demo.app.shipped import SHIPPED_ARCHITECTURES
 from rnn_demo.data.sources import Dataset
 from rnn_demo.engine.model_file import ModelCaps
 from rnn_demo.errors import UserError
@@ -35,6 +36,7 @@ from rnn_demo.ui.resources import (
     get_dataset,
     host_limits,
     run_store,
+    shipped_label,
     shipped_model,
     training_queue,
     worker_pool,
@@ -45,6 +47,9 @@ KEPT_UPLOADS = 3  # per session, when there is no store to keep them
 UPLOAD_SECONDS = 60.0  # a file that takes longer to load is treated as hostile
 UPLOAD_QUEUE_SECONDS = 30.0  # how long an upload waits for a slot before the visitor is asked to retry
 KEPT_OUTCOMES = 8  # per session: what the latest files' reads came to (so a rerun reads none again)
+DEFAULT_CHOICE = "shipped-lstm"  # the chapter's recipe
+MODEL_HELP = ("Six models ship with the app, one of each kind of network. Below them: the models you "
+              "trained or uploaded, and a run a link shared with you.")
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,14 @@ class _Choice:
 
 
 def _choices(extra: Sequence[InteractiveModel]) -> dict[str, _Choice]:
-    """Shipped, ``extra``, the linked run, the visitor's stored runs, then this tab's unstored models."""
-    choices = {model.key: _ready(model) for model in (shipped_model(), *extra)}
+    """The six shipped models, then the linked run, the visitor's stored runs and this tab's unstored models.
+
+    An ``extra`` model takes the place of the shipped one with its key, or follows the shipped ones.
+    """
+    choices = {f"shipped-{arch}": _Choice(shipped_label(arch), functools.partial(shipped_model, arch))
+               for arch in SHIPPED_ARCHITECTURES}
+    for model in extra:
+        choices[model.key] = _ready(model)
     store = run_store()
     linked = runs.linked_run(st.query_params.get(runs.RUN_QUERY))
     stored = runs.visitor_runs(store)
@@ -85,11 +96,13 @@ def _kept_run_ids() -> dict[int, str]:
 
 
 def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choice") -> InteractiveModel:
-    """A switch between the shipped model, ``extra`` ones, the visitor's runs and this tab's models.
+    """A drop-down of the six shipped models, ``extra`` ones, the visitor's runs and this tab's models.
 
-    The choice persists across pages; the newest model trained or uploaded here,
-    and a run a ``?run=<id>`` link names, is picked the first time it appears.
-    Only the chosen model is read (a stored run's twin through a bounded cache).
+    The shipped LSTM is chosen at first; the choice persists across pages; the
+    newest model trained or uploaded here, an ``extra`` model (a page's
+    ``?arch=`` link) and a run a ``?run=<id>`` link names are picked the first
+    time they appear. Only the chosen model is read (a stored run's twin
+    through a bounded cache).
     """
     choices = _choices(extra)
     latest = st.session_state.get("latest_model")
@@ -105,7 +118,7 @@ def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choi
         st.session_state["linked_offered"] = linked
         st.session_state[key] = f"run-{linked}"
     if st.session_state.get(key) not in choices:
-        st.session_state[key] = next(iter(choices))
+        st.session_state[key] = DEFAULT_CHOICE
     widget_key = f"{key}_widget"
 
     def remember() -> None:
@@ -113,9 +126,10 @@ def pick_model(*, extra: Sequence[InteractiveModel] = (), key: str = "model_choi
 
     # The widget's own state is dropped on other pages; ``key`` carries the choice.
     st.session_state[widget_key] = st.session_state[key]
-    chosen_key = st.radio(
-        "Model", list(choices), format_func=lambda k: plain(choices[k].label), key=widget_key,
-        on_change=remember, horizontal=True,
+    # A drop-down: seven entries and more do not fit a row of radio buttons on a phone.
+    chosen_key = st.selectbox(
+        "Model", list(choices), format_func=lambda k: choices[k].label, key=widget_key,
+        on_change=remember, help=MODEL_HELP,
     )
     try:
         model = choices[chosen_key].load()

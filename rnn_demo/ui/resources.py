@@ -82,6 +82,11 @@ def gpu_status() -> tuple[list[str], str] | None:
     return None if info is None else (info["gpus"], info["backend"])
 
 
+def shipped_label(arch: str) -> str:
+    """How the shipped model of ``arch`` is named in a model switch (known before it is read)."""
+    return f"Shipped {ARCHITECTURE_NAMES[arch]}"
+
+
 @st.cache_resource(show_spinner=False)
 def shipped_model(arch: str = "lstm") -> InteractiveModel:
     """The shipped model of ``arch`` (its NumPy twin), read once for everyone."""
@@ -97,7 +102,7 @@ def shipped_model(arch: str = "lstm") -> InteractiveModel:
         "it never saw: " + (f"{accuracy:.1%}." if isinstance(accuracy, float) else "unknown.")
     )
     return InteractiveModel(
-        f"shipped-{arch}", f"Shipped {ARCHITECTURE_NAMES[arch]}", arch, meta.get("dataset", "mnist"),
+        f"shipped-{arch}", shipped_label(arch), arch, meta.get("dataset", "mnist"),
         description, twin.numpy_model,
     )
 
