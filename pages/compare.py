@@ -23,7 +23,7 @@ with friendly_errors():
                              format_func=ARCHITECTURE_NAMES.get, key="compare_archs")
     iterations = middle.number_input("Iterations each", 1, 2000, value=base.iterations, key="compare_iterations")
     seed = right.number_input("Seed", 0, 2**31 - 1, value=base.seed, key="compare_seed")
-    st.caption(f"**Data:** {resources.get_dataset(base.dataset).description}")
+    st.caption(resources.get_dataset(base.dataset).summary)  # the page's one data line
     if st.button("Train them one after another", type="primary", icon=":material/play_arrow:",
                  disabled=live_view.training_running() or not archs):
         live_view.start_training([base.replace(arch=arch, iterations=int(iterations), seed=int(seed)) for arch in archs])

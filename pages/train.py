@@ -18,7 +18,7 @@ settings, output = st.columns([1, 2], gap="large")
 with settings, friendly_errors():
     top = st.container()  # the Train button, above the controls: on a laptop the bottom is off-screen
     config = controls.train_controls()
-    st.caption(f"**Data:** {resources.get_dataset(config.dataset).description}")
+    st.caption(resources.get_dataset(config.dataset).summary)  # the page's one data line
     if top.button("Train", type="primary", icon=":material/play_arrow:", width="stretch",
                   disabled=live_view.training_running() or not controls.fits_budget(config)):
         live_view.start_training([config])

@@ -75,8 +75,8 @@ class Dataset:
     """Images ``(n, 28, 28)`` uint8 (white on black) and labels ``(n,)`` uint8.
 
     ``source`` is ``"data-dir"``, ``"keras"`` or ``"embedded"``;
-    ``description`` is one sentence for people saying what was used and,
-    for a fallback, why.
+    ``description`` says exactly what was used and, for a fallback, why (for
+    ``info``, the logs and a run's record); :attr:`summary` says it to a student.
     """
 
     name: str
@@ -99,6 +99,15 @@ class Dataset:
     @property
     def class_names(self) -> tuple[str, ...]:
         return CLASS_NAMES[self.name]
+
+    @property
+    def summary(self) -> str:
+        """One plain sentence for a page: what models learn from and are tested on."""
+        tested = f"are tested on {self.n_valid:,} other {ITEMS.get(self.name, 'images')}"
+        if self.source == "embedded":
+            return (f"Models here learn from {data_phrase(self.name, self.source, self.n_train)} and {tested}; "
+                    f"the full {FULL_TRAIN_IMAGES:,} digits need an internet connection.")
+        return f"Models here learn from {data_phrase(self.name, self.source, self.n_train)} and {tested}."
 
     @cached_property
     def train_sequences(self) -> np.ndarray:
@@ -155,6 +164,15 @@ def load_dataset(
 
 
 DATASETS_LABEL = {"mnist": "MNIST", "fashion": "Fashion-MNIST"}
+ITEMS = {"mnist": "digits", "fashion": "clothing images"}
+FULL_TRAIN_IMAGES = 60_000  # the training set of full MNIST (and of Fashion-MNIST)
+
+
+def data_phrase(name: str, source: str, n_train: int) -> str:
+    """What a model learned from, in plain words: "a 4,000-digit sample of MNIST that ships with the app"."""
+    if source == "embedded":
+        return f"a {n_train:,}-digit sample of MNIST that ships with the app"
+    return f"{n_train:,} {DATASETS_LABEL.get(name, name)} {ITEMS.get(name, 'images')}"
 
 
 # --- 1. a directory the user names ------------------------------------------

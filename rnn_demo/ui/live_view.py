@@ -213,7 +213,6 @@ def _live_view_body() -> None:
     if total > 1:
         heading += f" — model {snapshot.index + 1} of {total}"
     st.subheader(heading)
-    st.caption(f"Data: {training.data_description}")
     stopping = training.stop_event.is_set()
     stop_help = "Ends training after the current iteration and keeps what the model learned."
     if snapshot.queue_state is not None and snapshot.queue_state.position > 0:
@@ -326,7 +325,6 @@ def result_summary(trained: TrainedModel) -> None:
             st.info(result.message[:1].upper() + result.message[1:] + "; the model keeps what it learned.")
         else:
             st.success(f"{ARCHITECTURE_NAMES[result.config.arch]}: {result.message}.")
-    st.caption(f"Data: {result.data_description}")
     columns = st.columns(4)  # five big numbers did not fit beside the controls
     columns[0].metric("Validation accuracy", f"{result.val_accuracy:.1%}")
     columns[1].metric("Validation loss", f"{result.val_loss:.3f}")
