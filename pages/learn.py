@@ -38,8 +38,9 @@ st.markdown(
     "One layer of 64 tanh units. At each timestep the new state mixes the current row with the "
     "previous state; after row 16 a dense layer turns the state into ten scores."
 )
-st.latex(r"h_t = \tanh(S\,x_t + W\,h_{t-1} + b), \qquad h_0 = 0, \qquad "
-         r"\text{scores} = V\,h_{16} + c")
+st.latex(r"\begin{gathered} "
+         r"h_t = \tanh(S\,x_t + W\,h_{t-1} + b), \qquad h_0 = 0 \\ "
+         r"\text{scores} = V\,h_{16} + c \end{gathered}")
 st.markdown(
     "**Unfolding in time.** Drawn out over the 16 rows, the RNN is a 16-layer feed-forward "
     "network whose layers all share the same S, W and b. That sharing is why it can read a "
@@ -55,11 +56,13 @@ st.markdown(
     "states are joined, so the classifier sees a summary built from both ends of the digit — "
     "the top of a 7 and the bottom of a 7 each get read last by one of the two."
 )
-st.latex(r"\overrightarrow{h}_t = \tanh(\overrightarrow{S} x_t + \overrightarrow{W}\,\overrightarrow{h}_{t-1} + "
-         r"\overrightarrow{b}),\quad \overleftarrow{h}_t = \tanh(\overleftarrow{S} x_t + "
-         r"\overleftarrow{W}\,\overleftarrow{h}_{t+1} + \overleftarrow{b})")
-st.latex(r"\text{scores} = V\,[\overrightarrow{h}_{16};\ \overleftarrow{h}_{1}] + c, \qquad "
-         r"V \in \mathbb{R}^{10 \times 128}")
+st.latex(r"\begin{gathered} "
+         r"\overrightarrow{h}_t = \tanh(\overrightarrow{S} x_t + \overrightarrow{W}\,\overrightarrow{h}_{t-1} + "
+         r"\overrightarrow{b}) \\ "
+         r"\overleftarrow{h}_t = \tanh(\overleftarrow{S} x_t + \overleftarrow{W}\,\overleftarrow{h}_{t+1} + "
+         r"\overleftarrow{b}) \\ "
+         r"\text{scores} = V\,[\overrightarrow{h}_{16};\ \overleftarrow{h}_{1}] + c \\ "
+         r"V \in \mathbb{R}^{10 \times 128} \end{gathered}")
 try_it(("inside", "See both reading directions", {"arch": "birnn"}),
        ("train", "Train a bidirectional RNN", {"arch": "birnn"}))
 
@@ -69,9 +72,12 @@ st.markdown(
     "1's sequence of states, layer 3 reads layer 2's. Every layer has **its own** weights. The "
     "chapter's cells are GRUs — gated like an LSTM but with two gates and no separate cell state:"
 )
-st.latex(r"z_t = \sigma(S_z x_t + W_z h_{t-1} + b_z), \quad r_t = \sigma(S_r x_t + W_r h_{t-1} + b_r)")
-st.latex(r"\tilde h_t = \tanh\big(S_h x_t + b_h + r_t \odot (W_h h_{t-1} + b^{(r)}_h)\big), \quad "
-         r"h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t")
+st.latex(r"\begin{gathered} "
+         r"z_t = \sigma(S_z x_t + W_z h_{t-1} + b_z) \\ "
+         r"r_t = \sigma(S_r x_t + W_r h_{t-1} + b_r) \\ "
+         r"\begin{aligned}\tilde h_t = \tanh\big(&S_h x_t + b_h \\ "
+         r"&+ r_t \odot (W_h h_{t-1} + b^{(r)}_h)\big)\end{aligned} \\ "
+         r"h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t \end{gathered}")
 st.markdown(
     "Stacking is not the only way to deepen an RNN: a small multi-layer perceptron can also be "
     "put between the input and the state, between one state and the next, or between the state "
@@ -114,10 +120,13 @@ st.markdown(
     "decide what is written into the cell, what is kept and what is shown; a fourth tanh layer "
     "proposes the new content:"
 )
-st.latex(r"f_t = \sigma(S_f x_t + W_f h_{t-1} + b_f) \quad i_t = \sigma(S_i x_t + W_i h_{t-1} + b_i)"
-         r"\quad o_t = \sigma(S_o x_t + W_o h_{t-1} + b_o)")
-st.latex(r"\tilde C_t = \tanh(S_C x_t + W_C h_{t-1} + b_C), \quad "
-         r"C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t, \quad h_t = o_t \odot \tanh(C_t)")
+st.latex(r"\begin{gathered} "
+         r"f_t = \sigma(S_f x_t + W_f h_{t-1} + b_f) \\ "
+         r"i_t = \sigma(S_i x_t + W_i h_{t-1} + b_i) \\ "
+         r"o_t = \sigma(S_o x_t + W_o h_{t-1} + b_o) \\ "
+         r"\tilde C_t = \tanh(S_C x_t + W_C h_{t-1} + b_C) \\ "
+         r"C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t \\ "
+         r"h_t = o_t \odot \tanh(C_t) \end{gathered}")
 try_it(("inside", "Look inside the shipped LSTM", {"arch": "lstm"}),
        ("draw", "Draw a digit for the LSTM", {}),
        ("compare", "Race all four recipes", {}))

@@ -1,0 +1,76 @@
+"""Every page through axe-core, the accessibility checker, at the three sizes a class uses.
+
+axe-core (the npm package ``package-lock.json`` pins, installed by ``make test``
+into ``node_modules/``) is injected into each page once its ready marker is
+drawn and its charts have drawn their SVG, and run with the WCAG 2.1 A and AA
+rules. A violation of impact *serious* or *critical* fails the test, reported
+with its rule, the elements it found and axe's own summary. One server for the
+module; one browser context per viewport visits all the pages.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rnn_demo.ui.navigation import PAGES
+from tests.harness import ARTIFACTS, ROOT, Server, no_exceptions, page_url, wait_until_idle
+
+pytestmark = pytest.mark.browser
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+VIEWPORTS = {
+    "desktop": {"width": 1400, "height": 1000},
+    "projector": {"width": 1280, "height": 720},
+    "phone": {"width": 390, "height": 844},
+}
+WCAG_21_AA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+FAILING_IMPACTS = ("serious", "critical")
+PAGE_TIMEOUT_MS = 120_000
+# Every visible Plotly chart has drawn its SVG (a chart in a closed tab is not drawn).
+CHARTS_DRAWN_JS = """() => Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
+    .filter(chart => chart.offsetParent !== null)
+    .every(chart => chart.querySelector(".js-plotly-plot .main-svg"))"""
+# axe's violations of the failing impacts, each cut to what a report needs.
+RUN_AXE_JS = """async ([tags, impacts]) => {
+    const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+    return result.violations.filter(v => impacts.includes(v.impact)).map(v => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map(node => ({target: node.target.join(" "), summary: node.failureSummary})),
+    }));
+}"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not installed ({AXE} is missing): run `make test`, or `npm ci`")
+    with Server(log_path=ARTIFACTS / "streamlit-accessibility.log") as running:
+        yield running
+
+
+def report(page_name: str, violations: list[dict]) -> list[str]:
+    """One line per element a violation names: page, rule, impact, element, axe's summary."""
+    return [
+        f"{page_name}: {violation['id']} ({violation['impact']}: {violation['help']}) at "
+        f"{node['target']}: {' '.join(node['summary'].split())}"
+        for violation in violations for node in violation["nodes"]
+    ]
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_no_serious_accessibility_violation_on_any_page(server, browser, size):
+    context = browser.new_context(viewport=VIEWPORTS[size], is_mobile=size == "phone",
+                                  has_touch=size == "phone")
+    found = []
+    try:
+        tab = context.new_page()
+        for page in PAGES:
+            tab.goto(page_url(server.base, page.name))
+            wait_until_idle(tab, PAGE_TIMEOUT_MS, ready=page.name)
+            tab.wait_for_function(CHARTS_DRAWN_JS, polling=100, timeout=PAGE_TIMEOUT_MS)
+            no_exceptions(tab)
+            tab.add_script_tag(path=str(AXE))
+            found += report(page.name, tab.evaluate(RUN_AXE_JS, [WCAG_21_AA_TAGS, list(FAILING_IMPACTS)]))
+    finally:
+        context.close()
+    assert not found, f"{len(found)} serious or critical WCAG 2.1 AA violations at {size} size:\n" + "\n".join(found)
