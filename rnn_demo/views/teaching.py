@@ -69,8 +69,8 @@ def array_note(kind: str, name: str) -> tuple[str, str]:
 
 WATCH_EXPLAINED = (
     "The same ten validation digits (the first of each class) for every visitor and every run, "
-    "read by the model as it is now. Above each: its guess and how sure it is (green: right, red: "
-    "wrong). Below: row by row, what it would answer had the image ended there (one column per "
+    "read by the model as it is now. Above each: its guess and how sure it is (✓ green: right, ✗ "
+    "red: wrong). Below: row by row, what it would answer had the image ended there (one column per "
     "class, darker is surer) — a trained model's answer settles as the rows come in; an untrained "
     "one's never does. Point at a digit to see from which row on it is read right."
 )

@@ -27,8 +27,10 @@ from plotly.colors import sequential
 from rnn_demo.twins.model import NumpyModel
 from rnn_demo.views.panels import grey_png, png_url
 
-RIGHT_COLOUR = "#1a7f37"  # a guess that is right
-WRONG_COLOUR = "#b42318"  # and one that is wrong
+# A guess that is right, and one that is wrong: marked ✓ and ✗ too, since red and green
+# are the pair colour-blind viewers confuse most.
+RIGHT_COLOUR = "#1a7f37"
+WRONG_COLOUR = "#b42318"
 # Probability 0 … 1 as light … dark blue: the stops of the charts' "Blues" scale.
 PROBABILITY_STOPS = np.array(
     [[int(part) for part in colour[4:-1].split(",")] for colour in sequential.Blues], dtype=np.float64
@@ -88,8 +90,8 @@ def watch_panel(
     ``images`` ``(k, 16, 16)`` in [0, 1] and their true ``labels`` ``(k,)``;
     ``readout_probabilities`` ``(k, 16, 10)``: row t = the model's class
     probabilities had the image ended after row t (its last row is the model's
-    answer). Each column is headed by the guess and how sure (green when right,
-    red when wrong, also in its ``data-guess``/``data-right`` attributes), and
+    answer). Each column is headed by the guess and how sure (✓ and green when right,
+    ✗ and red when wrong, also in its ``data-guess``/``data-right`` attributes), and
     says on hover from which row on the model reads it right; the readout's
     rows line up with the image's.
     """
@@ -121,7 +123,7 @@ def watch_panel(
             f'<div title="{hover}" data-guess="{names[guess]}" data-right="{str(right).lower()}" '
             f'style="display: flex; flex-direction: column; gap: 3px; min-width: 0">'
             f'<div style="text-align: center; color: {colour}; white-space: nowrap; font-size: 0.85rem">'
-            f'<b>{names[guess]}</b> {answer[-1, guess]:.0%}</div>'
+            f'{"✓" if right else "✗"} <b>{names[guess]}</b> {answer[-1, guess]:.0%}</div>'
             f'<img src="{grey_png(image)}" alt="a {names[int(label)]}" style="{PIXELATED}; aspect-ratio: 1">'
             f'<img src="{png_url(probability_colours(answer))}" alt="its readout" '
             f'style="{PIXELATED}; aspect-ratio: {classes} / {rows}; outline: 1px solid rgba(128, 128, 128, 0.3)">'
