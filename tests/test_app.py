@@ -92,9 +92,19 @@ def test_every_page_renders_without_error(page):
     assert not at.error
 
 
+# What a page says of its data, once: plain words, the embedded sample's own counts.
+DATA_LINE = ("Models here learn from a 4,000-digit sample of MNIST that ships with the app and are tested "
+             "on 1,000 other digits; the full 60,000 digits need an internet connection.")
+
+
+def data_lines(at: AppTest) -> list[str]:
+    """The captions that say what the models learn from (the page should have one)."""
+    return [caption.value for caption in at.caption if "learn from" in caption.value or "MNIST" in caption.value]
+
+
 def test_train_page_trains_and_streams_the_curve():
     at = open_page("train", arch="rnn", iterations="6", batch="100", hidden="16")
-    assert "embedded 5,000-digit MNIST sample" in " ".join(caption.value for caption in at.caption)
+    assert data_lines(at) == [DATA_LINE]
     queue = resources.training_queue()
     others = [f"visitor {number}" for number in range(queue.capacity)]
     for ticket in others:  # every slot taken: the training must wait, whatever the machine's speed
@@ -110,6 +120,7 @@ def test_train_page_trains_and_streams_the_curve():
         assert [info.value for info in at.info] == [state.message]
         assert "Leave the queue" in [button.label for button in at.button]
         assert [button.disabled for button in at.button if button.label == "Train"] == [True]
+        assert data_lines(at) == [DATA_LINE]
     finally:
         for ticket in others:
             queue.leave(ticket)
@@ -128,6 +139,7 @@ def test_train_page_trains_and_streams_the_curve():
     assert metric(at, "Validation accuracy") == f"{array(validation.y)[-1]:.1%}"
     assert metric(at, "Parameters") == f"{16 * 16 + 16 * 16 + 16 + 16 * 10 + 10:,}"
     assert at.get("download_button"), "no model download"
+    assert data_lines(at) == [DATA_LINE]
 
 
 def test_stop_ends_training_early_and_keeps_the_model():

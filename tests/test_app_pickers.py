@@ -47,6 +47,7 @@ def test_each_shipped_model_predicts_on_draw(arch, embedded_digits):
     assert not at.exception, [error.value for error in at.exception]
     captions = " ".join(item.value for item in at.caption).replace("\\", "")  # shown through plain()
     assert f"Shipped with the app: {ARCHITECTURE_NAMES[arch]}," in captions
+    assert "on a 4,000-digit sample of MNIST that ships with the app;" in captions  # plain words, not the log's
     assert metric(at, "Prediction") == twin_prediction(arch, embedded_digits.valid_sequences[DIGIT])
 
 

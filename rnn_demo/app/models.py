@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnn_demo.config import ARCHITECTURE_NAMES
+from rnn_demo.data.sources import data_phrase
 from rnn_demo.engine.records import RunRecord
 from rnn_demo.store import RunSummary
 from rnn_demo.twins.model import NumpyModel
@@ -78,7 +79,7 @@ class TrainedModel:
         result = self.result
         description = (
             f"Trained by you in this session: {ARCHITECTURE_NAMES[result.config.arch]}, "
-            f"{result.iterations_done} iterations on {result.data_description}; "
+            f"{result.iterations_done} iterations on {data_phrase(result.dataset, result.data_source, result.n_train)}; "
             f"validation accuracy {result.val_accuracy:.1%}."
         )
         return InteractiveModel(

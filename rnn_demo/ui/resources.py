@@ -14,17 +14,19 @@ import time
 
 import numpy as np
 import streamlit as st
+from streamlit.logger import get_logger
 
 from rnn_demo.app.limits import HostLimits, TrainingQueue
 from rnn_demo.app.models import InteractiveModel
 from rnn_demo.app.shipped import shipped_model_path
 from rnn_demo.compute.pool import make_pool
 from rnn_demo.config import ARCHITECTURE_NAMES, ConfigError
-from rnn_demo.data.sources import DataError, Dataset, downloads_allowed, load_dataset
+from rnn_demo.data.sources import DataError, Dataset, data_phrase, downloads_allowed, load_dataset
 from rnn_demo.store import RunStore, StoreError, open_store
 from rnn_demo.store.settings import HOME_VARIABLE, URL_VARIABLE
 from rnn_demo.twins.twin_file import load_twin, twin_path
 
+_LOG = get_logger(__name__)  # Streamlit's: printed at the server's log level (info by default)
 # A short job (dataset, upload, download) waits this long for a worker busy training.
 SHORT_JOB_WAIT_SECONDS = 60.0
 STORE_RETRY_SECONDS = 30.0  # a store that failed to open is tried again after this long
@@ -54,12 +56,15 @@ def get_dataset(name: str = "mnist") -> Dataset:
     """
     try:
         dataset = load_dataset(name, fetch=False)
-        if dataset.source != "embedded" or not downloads_allowed():
-            return dataset
+        if dataset.source == "embedded" and downloads_allowed():
+            dataset = worker_pool().run("dataset", name, wait_for_worker=SHORT_JOB_WAIT_SECONDS)
     except DataError:
         if not downloads_allowed():
             raise
-    return worker_pool().run("dataset", name, wait_for_worker=SHORT_JOB_WAIT_SECONDS)
+        dataset = worker_pool().run("dataset", name, wait_for_worker=SHORT_JOB_WAIT_SECONDS)
+    # The server's log keeps the exact source (and why a fallback); the pages say Dataset.summary.
+    _LOG.info("data for %s: %s", name, dataset.description)
+    return dataset
 
 
 @st.cache_resource(show_spinner=False)
@@ -98,8 +103,9 @@ def shipped_model(arch: str = "lstm") -> InteractiveModel:
         f"Shipped with the app: {ARCHITECTURE_NAMES[arch]}, {config.get('hidden_units', 64)} units, "
         f"trained for {meta.get('iterations', '?')} iterations"
         + (" with augmented digits" if config.get("augment") else "")
-        + f" on {meta.get('data_description', 'MNIST')}; accuracy on the 1,000 validation digits "
-        "it never saw: " + (f"{accuracy:.1%}." if isinstance(accuracy, float) else "unknown.")
+        + f" on {data_phrase(meta.get('dataset', 'mnist'), meta.get('data_source', ''), meta.get('n_train', 0))}"
+        f"; accuracy on the {meta.get('n_valid', 1000):,} validation digits it never saw: "
+        + (f"{accuracy:.1%}." if isinstance(accuracy, float) else "unknown.")
     )
     return InteractiveModel(
         f"shipped-{arch}", shipped_label(arch), arch, meta.get("dataset", "mnist"),
