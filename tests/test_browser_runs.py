@@ -99,7 +99,7 @@ def test_a_run_follows_its_browser_and_opens_read_only_by_link(server, home, bro
         no_exceptions(stranger)
         view.get_by_text("Draw on it").click()  # the link's run, chosen on /draw
         wait_until_idle(stranger, ready="draw", timeout_ms=TIMEOUT_MS)
-        assert stranger.get_by_role("radio", name="class model").is_checked()
+        assert stranger.get_by_role("combobox", name="Model", exact=True).input_value().startswith("Uploaded: class model ·")
         no_exceptions(stranger)
     finally:
         other.close()
