@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from dataclasses import asdict
+from pathlib import Path
 
-from tests.soak_support import Sample, soak
+from tests.soak_support import Sample, soak, store_use
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,12 +36,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{sample.after:>12}  {sample.server_mib:10.0f}  {sample.total_mib:13.0f}  "
               f"{sample.workers:9d}  {sample.seconds:9.0f}", flush=True)
 
-    samples = soak(args.visitors, args.iterations, args.idle, report=show)
+    with tempfile.TemporaryDirectory(prefix="rnn-demo-soak-") as home:
+        samples = soak(args.visitors, args.iterations, args.idle, Path(home), report=show)
+        store = store_use(Path(home))
     reference = samples[min(args.reference, len(samples)) - 1]
     growth = samples[-1].total_mib - reference.total_mib
     print(f"total after '{samples[-1].after}' minus after '{reference.after}': {growth:+.0f} MiB")
+    print(f"store: {store.runs} runs holding {store.held_bytes / 2**20:.2f} MiB, "
+          f"its files {store.file_bytes / 2**20:.2f} MiB")
     if args.json:
-        print(json.dumps({"samples": [asdict(s) for s in samples], "growth_mib": round(growth, 1)}))
+        print(json.dumps({"samples": [asdict(s) for s in samples], "growth_mib": round(growth, 1),
+                          "store": asdict(store)}))
     return 0
 
 

@@ -6,8 +6,10 @@ runs three visitors, ``python -m bench.soak`` thirty and an idle wait (see docs/
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from tests.harness import (
     ARTIFACTS,
@@ -38,6 +40,23 @@ class Sample:
     total_mib: float
     workers: int
     seconds: float
+
+
+@dataclass
+class StoreUse:
+    """What the soak's SQLite store holds: its runs, the bytes they hold, and its files' bytes."""
+
+    runs: int
+    held_bytes: int  # the runs' own size_bytes (config, curves, metrics, model files)
+    file_bytes: int  # runs.sqlite and its write-ahead log on disk
+
+
+def store_use(home: Path) -> StoreUse:
+    """Read ``home``'s run store (``runs.sqlite``) as it is on disk."""
+    files = [home / "runs.sqlite", home / "runs.sqlite-wal"]
+    with sqlite3.connect(f"file:{files[0]}?mode=ro", uri=True) as connection:
+        runs, held = connection.execute("SELECT count(*), coalesce(sum(size_bytes), 0) FROM runs").fetchone()
+    return StoreUse(runs, held, sum(path.stat().st_size for path in files if path.exists()))
 
 
 def visit(browser, base: str, iterations: int) -> None:
@@ -74,16 +93,16 @@ def settled_memory(server: Server) -> tuple[float, float]:
     return server.memory_mib()
 
 
-def soak(visitors: int, iterations: int, idle: float, env: dict[str, str] | None = None,
+def soak(visitors: int, iterations: int, idle: float, home: Path, env: dict[str, str] | None = None,
          report=print) -> list[Sample]:
-    """Run the soak; ``report`` receives each :class:`Sample` as it is taken.
+    """Run the soak, its run store in ``home``; ``report`` receives each :class:`Sample` as it is taken.
 
     Raises ``AssertionError`` if the web process mapped TensorFlow or its log has tracebacks.
     """
     from playwright.sync_api import sync_playwright
 
     samples: list[Sample] = []
-    with Server(env=env, log_path=ARTIFACTS / "soak" / "streamlit.log") as server, \
+    with Server(env={"RNN_DEMO_HOME": str(home), **(env or {})}, log_path=ARTIFACTS / "soak" / "streamlit.log") as server, \
             sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         started = time.perf_counter()
