@@ -70,11 +70,14 @@ def test_progress_goes_to_stderr_and_human_output_to_stdout(saved_model):
 
 
 def test_info_json():
-    completed = run_cli("info", "--json")
+    completed = run_cli("info", "--json", env={"RNN_DEMO_DATA_DIR": ""})
     assert completed.returncode == 0, completed.stderr
     info = last_json(completed)
     assert info["backend"] == "tensorflow" and "cpu" in info["devices"]
     assert info["data_sources"]["embedded"].startswith("mnist_5k.npz")
+    # The technical account of the data (the pages say it in plain words): the source and why.
+    assert info["data_sources"]["mnist_now"].startswith("the embedded 5,000-digit MNIST sample: 4,000 training")
+    assert info["data_sources"]["mnist_now"].endswith("full MNIST was not used (downloads are switched off)")
 
 
 def test_the_installed_rnn_demo_command_is_the_same_cli():

@@ -344,7 +344,7 @@ def load_embedded(reason: str = "") -> Dataset:
 
 
 def available_sources(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
-    """What each source would give right now, in words (for ``info``)."""
+    """What each source would give right now, and what MNIST comes from now (``mnist_now``), in words (for ``info``)."""
     data_dir = data_dir or os.environ.get(DATA_DIR_VARIABLE)
     report = {
         "data_dir": str(data_dir) if data_dir else f"not set (--data-dir or ${DATA_DIR_VARIABLE})",
@@ -354,4 +354,8 @@ def available_sources(data_dir: str | os.PathLike | None = None) -> dict[str, st
         "network": "reachable" if network_reachable() else "unreachable",
         "embedded": f"{EMBEDDED_PATH.name} (5,000 MNIST digits)" if EMBEDDED_PATH.is_file() else "missing",
     }
+    try:  # what the web pages use (they never download), with the reason for a fallback
+        report["mnist_now"] = load_dataset("mnist", data_dir, fetch=False).description
+    except DataError as error:
+        report["mnist_now"] = f"none: {error}"
     return report
