@@ -5,8 +5,9 @@ import streamlit as st
 from rnn_demo.app.compare import comparison_curves, comparison_rows
 from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES, TrainConfig
 from rnn_demo.ui import controls, live_view, markers, resources, runs
+from rnn_demo.ui.charts import chart
 from rnn_demo.ui.navigation import friendly_errors, page_entry
-from rnn_demo.views import figures
+from rnn_demo.views import chart_texts, figures
 
 page_entry()
 
@@ -39,7 +40,8 @@ with friendly_errors():
         chosen = st.multiselect("Show", labels, default=labels, key="compare_shown")
         shown = [trained for trained in models if trained.label in chosen]
         if shown:
-            st.plotly_chart(figures.compare_figure(comparison_curves(shown)), key="compare_curves")
+            curves = comparison_curves(shown)
+            chart(figures.compare_figure(curves), chart_texts.compare_text(curves), key="compare_curves")
             st.dataframe(
                 comparison_rows(shown), hide_index=True,
                 # Scores first; the data (one line above the button) last.

@@ -3,8 +3,9 @@
 import streamlit as st
 
 from rnn_demo.ui import markers, resources
+from rnn_demo.ui.charts import chart
 from rnn_demo.ui.navigation import PAGE, page_entry, page_link
-from rnn_demo.views import figures
+from rnn_demo.views import chart_texts, figures
 
 page_entry()
 st.title("RNN Lab: reading digits one row at a time")
@@ -23,7 +24,8 @@ st.markdown(
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.plotly_chart(figures.sequence_figure(resources.example_digit()), key="sequence")
+    example = resources.example_digit()
+    chart(figures.sequence_figure(example), chart_texts.sequence_text(example), key="sequence")
     st.caption(
         "Left: a validation digit at 16×16. Right: the same pixels as the network receives "
         "them — row t is the input vector x_t at timestep t."

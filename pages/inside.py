@@ -5,9 +5,10 @@ import streamlit as st
 
 from rnn_demo.config import ARCHITECTURES
 from rnn_demo.ui import inside, markers, pickers, resources
+from rnn_demo.ui.charts import chart
 from rnn_demo.ui.navigation import friendly_errors, page_entry
 from rnn_demo.ui.plain import code, plain
-from rnn_demo.views import inside_figures
+from rnn_demo.views import chart_texts, inside_figures
 
 page_entry()
 
@@ -37,10 +38,8 @@ with friendly_errors():
             st.caption(f"True class: {names[digit.label]}")
     with right:
         st.subheader("How the prediction forms")
-        st.plotly_chart(
-            inside_figures.readout_figure(trace.image, trace.readout_probabilities, trace.row_importance, names),
-            key="readout",
-        )
+        chart(inside_figures.readout_figure(trace.image, trace.readout_probabilities, trace.row_importance, names),
+              chart_texts.readout_text(trace.readout_probabilities, trace.row_importance, names), key="readout")
         st.caption(
             "Middle: the class probabilities if the image ended after row t (the model run on "
             "rows 1…t only). Right: how much the final prediction's probability drops when that "

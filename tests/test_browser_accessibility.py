@@ -4,7 +4,8 @@ axe-core (the npm package ``package-lock.json`` pins, installed by ``make test``
 into ``node_modules/``) is injected into each page once its ready marker is
 drawn and its charts have drawn their SVG, and run with the WCAG 2.1 A and AA
 rules. A violation of impact *serious* or *critical* fails the test, reported
-with its rule, the elements it found and axe's own summary. One server for the
+with its rule, the elements it found and axe's own summary; so does a chart
+without its text alternative. One server for the
 module; one browser context per viewport visits all the pages.
 """
 
@@ -30,6 +31,12 @@ PAGE_TIMEOUT_MS = 120_000
 CHARTS_DRAWN_JS = """() => Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
     .filter(chart => chart.offsetParent !== null)
     .every(chart => chart.querySelector(".js-plotly-plot .main-svg"))"""
+# [charts, those without a text alternative] (Streamlit's ``alt``: ``role="figure"``, ``aria-label``).
+CHART_NAMES_JS = """() => {
+    const charts = Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"));
+    const named = chart => chart.getAttribute("role") === "figure" && (chart.getAttribute("aria-label") || "").trim();
+    return [charts.length, charts.filter(chart => !named(chart)).length];
+}"""
 # axe's violations of the failing impacts, each cut to what a report needs.
 RUN_AXE_JS = """async ([tags, impacts]) => {
     const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
@@ -61,7 +68,7 @@ def report(page_name: str, violations: list[dict]) -> list[str]:
 def test_no_serious_accessibility_violation_on_any_page(server, browser, size):
     context = browser.new_context(viewport=VIEWPORTS[size], is_mobile=size == "phone",
                                   has_touch=size == "phone")
-    found = []
+    found, charts_seen = [], 0
     try:
         tab = context.new_page()
         for page in PAGES:
@@ -69,8 +76,13 @@ def test_no_serious_accessibility_violation_on_any_page(server, browser, size):
             wait_until_idle(tab, PAGE_TIMEOUT_MS, ready=page.name)
             tab.wait_for_function(CHARTS_DRAWN_JS, polling=100, timeout=PAGE_TIMEOUT_MS)
             no_exceptions(tab)
+            charts, unnamed = tab.evaluate(CHART_NAMES_JS)
+            charts_seen += charts
+            if unnamed:
+                found.append(f"{page.name}: {unnamed} charts without a text alternative (rnn_demo.ui.charts.chart)")
             tab.add_script_tag(path=str(AXE))
             found += report(page.name, tab.evaluate(RUN_AXE_JS, [WCAG_21_AA_TAGS, list(FAILING_IMPACTS)]))
     finally:
         context.close()
+    assert charts_seen >= 10  # home, inside, … draw charts for a new visitor
     assert not found, f"{len(found)} serious or critical WCAG 2.1 AA violations at {size} size:\n" + "\n".join(found)

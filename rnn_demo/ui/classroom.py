@@ -31,6 +31,7 @@ from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
 from rnn_demo.errors import UserError
 from rnn_demo.store.classes import BoardRow, ClassInfo, ClassNotFound, Classroom
 from rnn_demo.store.schema import NICKNAME_MAX
+from rnn_demo.ui.charts import chart
 from rnn_demo.ui.markers import (
     CLASS_CODE_KEY,
     CLASS_STUDENT_KEY,
@@ -42,6 +43,7 @@ from rnn_demo.ui.plain import plain
 from rnn_demo.ui.resources import host_limits, run_store
 from rnn_demo.ui.runs import RUN_QUERY
 from rnn_demo.ui.visitor import visitor_owner
+from rnn_demo.views import chart_texts
 from rnn_demo.views.class_figures import board_curves_figure
 
 # How often an open board asks the store for new posts: the teacher's (on the projector) often, a
@@ -242,10 +244,9 @@ def _board(room: Classroom, code: str, manage: bool, me: str) -> None:
                                file_name=f"class-{code}.csv", mime="text/csv", key="class-csv",
                                on_click="ignore", icon=":material/download:", disabled=not rows)
     with curves:
-        st.plotly_chart(board_curves_figure([
-            {"label": row.nickname, "recipe": recipe(row.arch), "arch": row.arch,
-             "val_iterations": row.val_iterations, "val_accuracy": row.val_accuracies} for row in rows
-        ], height=340), key="class-curves")
+        board = [{"label": row.nickname, "recipe": recipe(row.arch), "arch": row.arch,
+                  "val_iterations": row.val_iterations, "val_accuracy": row.val_accuracies} for row in rows]
+        chart(board_curves_figure(board, height=340), chart_texts.board_text(board), key="class-curves")
     if not rows:
         st.info("Runs appear here within seconds of a student finishing one.", icon=":material/hourglass_empty:")
     for row in reversed(rows):  # the newest first

@@ -36,9 +36,10 @@ from rnn_demo.data.canvas import (
 from rnn_demo.data.reduction import reduce_images
 from rnn_demo.data.sources import Dataset
 from rnn_demo.twins.familiarity import Familiarity, fit_familiarity, head_inputs
+from rnn_demo.ui.charts import chart
 from rnn_demo.ui.markers import drawn_strokes_block
 from rnn_demo.ui.pickers import DigitInput, open_inside, pick_validation_digit
-from rnn_demo.views import figures, panels
+from rnn_demo.views import chart_texts, figures, panels
 
 DRAW_MODES = ("Draw", "Pick a validation digit")
 CANVAS_KEY = "canvas"
@@ -127,8 +128,9 @@ def draw_and_predict(model: InteractiveModel, dataset: Dataset, mode: str) -> No
             model_familiarity(model, dataset, wait=False)
         else:
             digit = pick_validation_digit(dataset, key="draw_digit")
-            st.plotly_chart(figures.image_figure(digit.image28, title=digit.source.capitalize(), height=300),
-                            key="picked")
+            title = digit.source.capitalize()
+            chart(figures.image_figure(digit.image28, title=title, height=300),
+                  chart_texts.image_text(digit.image28, title), key="picked")
     with right, drawn_strokes_block(strokes):
         if isinstance(digit, str):
             st.info(digit, icon=":material/gesture:")

@@ -26,10 +26,11 @@ from rnn_demo.twins.projection import (
     hidden_state_paths,
     reading_order,
 )
+from rnn_demo.ui.charts import chart
 from rnn_demo.ui.markers import view_block
 from rnn_demo.ui.pickers import DigitInput
 from rnn_demo.ui.resources import shipped_model
-from rnn_demo.views import inside_figures
+from rnn_demo.views import chart_texts, inside_figures
 from rnn_demo.views.teaching import (
     ARRAY_ORDER,
     GRADIENTS_EXPLAINED,
@@ -66,11 +67,10 @@ def layer_views(trace: ModelTrace) -> None:
                     equation, sentence = array_note(layer.kind, name)
                     if equation:  # above the chart: a long equation has no room beside it
                         st.latex(equation)
-                    chart, note = st.columns([3, 1])
-                    chart.plotly_chart(
-                        inside_figures.state_figure(trace.image, layer.arrays[name], name, label),
-                        key=f"{title}-{name}",
-                    )
+                    figure_column, note = st.columns([3, 1])
+                    chart(inside_figures.state_figure(trace.image, layer.arrays[name], name, label),
+                          chart_texts.state_text(layer.arrays[name], f"{label} ({title})"),
+                          where=figure_column, key=f"{title}-{name}")
                     note.markdown(sentence)
                     note.caption(f"{layer.units} units × 16 timesteps. Hover for exact values.")
 
@@ -109,7 +109,7 @@ def gradient_view(models: Sequence[InteractiveModel], digit: DigitInput, *, key:
         })
         bottom.append((model.label, gradients.layer("recurrent_1").hidden_gradient_norms))
     with view_block("gradients"):
-        st.plotly_chart(inside_figures.gradient_norms_figure(panels), key=key)
+        chart(inside_figures.gradient_norms_figure(panels), chart_texts.gradient_norms_text(panels), key=key)
         st.markdown(gradient_sentence(bottom))
         st.caption(GRADIENTS_EXPLAINED)
 
@@ -130,12 +130,11 @@ def step_through_view(trace: ModelTrace, class_names: Sequence[str], *, key: str
         array = st.selectbox("Show", list(choices), format_func=choices.get, key=f"{key}_array")
     layer = trace.layer(array[0])
     with view_block("step-through"):
-        st.plotly_chart(
-            inside_figures.step_through_figure(trace.image, layer.arrays[array[1]], trace.readout_probabilities,
-                                        class_names, state_name=array[1],
-                                        state_label=array_label(layer.kind, array[1])),
-            key=key,
-        )
+        label = array_label(layer.kind, array[1])
+        chart(inside_figures.step_through_figure(trace.image, layer.arrays[array[1]], trace.readout_probabilities,
+                                                 class_names, state_name=array[1], state_label=label),
+              chart_texts.step_through_text(layer.arrays[array[1]], trace.readout_probabilities, class_names, label),
+              key=key)
         st.caption(STEP_THROUGH_EXPLAINED)
 
 
@@ -182,10 +181,8 @@ def state_plane_view(model: InteractiveModel, dataset: Dataset, digit: DigitInpu
     path = plane.transform(hidden_state_paths(model.numpy_model, digit.image16)[layer_key])
     labels = dataset.y_valid[:len(points)]
     with view_block("state-plane"):
-        st.plotly_chart(
-            inside_figures.state_plane_figure(points, labels, path, dataset.class_names,
-                                       path_rows=reading_order(layer_key) + 1,
-                                       explained_variance_ratio=plane.explained_variance_ratio),
-            key=key,
-        )
+        chart(inside_figures.state_plane_figure(points, labels, path, dataset.class_names,
+                                                path_rows=reading_order(layer_key) + 1,
+                                                explained_variance_ratio=plane.explained_variance_ratio),
+              chart_texts.state_plane_text(points, labels, path, dataset.class_names), key=key)
         st.caption(STATE_PLANE_EXPLAINED.format(count=len(points)))

@@ -14,12 +14,13 @@ import streamlit as st
 
 from rnn_demo.app.links import public_link
 from rnn_demo.ui import inside
+from rnn_demo.ui.charts import chart
 from rnn_demo.ui.controls import try_it
 from rnn_demo.ui.markers import lesson_block, view_block
 from rnn_demo.ui.pickers import DigitInput
 from rnn_demo.ui.plain import code
 from rnn_demo.ui.resources import get_dataset, shipped_model
-from rnn_demo.views import figures, inside_figures
+from rnn_demo.views import chart_texts, figures, inside_figures
 from rnn_demo.views.teaching import LESSON, LessonStep, array_label
 
 LESSON_DIGIT = 7  # the validation digit every step reads (a clear one, also Home's example)
@@ -102,7 +103,8 @@ def show_view(lesson_step: LessonStep) -> None:
     models = [shipped_model(arch) for arch in lesson_step.archs]
     if lesson_step.view == "sequence":
         with view_block("sequence"):
-            st.plotly_chart(figures.sequence_figure(digit.image16), key="lesson_sequence")
+            chart(figures.sequence_figure(digit.image16), chart_texts.sequence_text(digit.image16),
+                  key="lesson_sequence")
     elif lesson_step.view == "step_through":
         trace = models[0].numpy_model.trace(digit.image16)
         inside.step_through_view(trace, names, key="lesson_step_through", array=("recurrent_1", "hidden"))
@@ -133,5 +135,6 @@ def _arrays_side_by_side(view: str, trace) -> None:
                 title = f"{'reading up' if layer.direction == 'backward' else 'reading down'}: {title}"
             elif view == "deep_layers":
                 title = f"{layer.name.replace('recurrent_', 'layer ')}: {title}"
-            column.plotly_chart(inside_figures.state_figure(trace.image, layer.arrays[name], name, title, height=420),
-                                key=f"lesson_{view}_{layer.name}_{layer.direction}_{name}")
+            chart(inside_figures.state_figure(trace.image, layer.arrays[name], name, title, height=420),
+                  chart_texts.state_text(layer.arrays[name], title), where=column,
+                  key=f"lesson_{view}_{layer.name}_{layer.direction}_{name}")

@@ -23,6 +23,7 @@ from rnn_demo.app.models import TrainedModel
 from rnn_demo.app.run_keeping import KeptRun, StoreKeeper, file_metadata
 from rnn_demo.config import ARCHITECTURE_NAMES, TrainConfig
 from rnn_demo.store import RunNotFound, StoreError
+from rnn_demo.ui.charts import chart
 from rnn_demo.ui.markers import last_iteration_block, queue_position_block, status_block
 from rnn_demo.ui.resources import (
     SHORT_JOB_WAIT_SECONDS,
@@ -34,7 +35,7 @@ from rnn_demo.ui.resources import (
 )
 from rnn_demo.ui.visitor import visitor_owner
 from rnn_demo.ui.watch import watch_view
-from rnn_demo.views import figures, panels
+from rnn_demo.views import chart_texts, figures, panels
 
 KEPT_MODELS = 8  # per session, so a long class does not grow a session without bound
 MISCLASSIFIED_SHOWN = 24
@@ -231,7 +232,8 @@ def _live_view_body() -> None:
     )
     columns[2].metric("Samples/s", f"{last.samples_per_second:,.0f}" if last else "…")
     columns[3].metric("Time left", _seconds(last.seconds_left) if last else "…")
-    st.plotly_chart(_live_figure(training, snapshot), key="live_curve")
+    live = _live_figure(training, snapshot)
+    chart(live, chart_texts.training_curves_text(*figures.curves_of(live), iterations=config.iterations), key="live_curve")
     st.button(
         "Stopping…" if stopping else "Stop", on_click=training.stop, disabled=stopping,
         icon=":material/stop_circle:", type="primary", help=stop_help,
@@ -278,7 +280,7 @@ def empty_curve(config: TrainConfig) -> None:
     figure = st.session_state.get("empty_curve")
     if figure is None or figure.layout.xaxis.range[1] != config.iterations:
         figure = st.session_state["empty_curve"] = figures.training_curves([], [], [], [], iterations=config.iterations)
-    st.plotly_chart(figure, key="empty_curve")
+    chart(figure, chart_texts.training_curves_text([], [], [], [], iterations=config.iterations), key="empty_curve")
 
 
 def training_error() -> None:
@@ -293,13 +295,10 @@ def training_error() -> None:
     snapshot = training.snapshot() if training is not None else None
     if snapshot is not None and snapshot.train_loss:
         st.caption(f"The curve as far as the training got ({len(snapshot.train_loss)} iterations):")
-        st.plotly_chart(
-            figures.training_curves(
-                snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss,
-                snapshot.val_accuracy, iterations=snapshot.config.iterations,
-            ),
-            key="failed_curve",
-        )
+        curves = (snapshot.train_loss, snapshot.val_iterations, snapshot.val_loss, snapshot.val_accuracy)
+        planned = snapshot.config.iterations
+        chart(figures.training_curves(*curves, iterations=planned),
+              chart_texts.training_curves_text(*curves, iterations=planned), key="failed_curve")
         kept_note(snapshot.kept.get(training.model_number(snapshot.index)),
                   f"a model with its weights of iteration {snapshot.weights[0]}" if snapshot.weights else "a curve")
 
@@ -333,11 +332,12 @@ def result_summary(trained: TrainedModel) -> None:
                       help=f"{result.samples_per_second:,.0f} training samples per second.")
     dataset = get_dataset(result.dataset)
     curve, confusion = _result_figures(trained, dataset.class_names)
-    st.plotly_chart(curve, key=f"curve_{trained.number}")
+    chart(curve, chart_texts.training_curves_text(*figures.curves_of(curve), iterations=result.config.iterations),
+          key=f"curve_{trained.number}")
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Confusion matrix** (validation set)")
-        st.plotly_chart(confusion)
+        chart(confusion, chart_texts.confusion_text(result.confusion, dataset.class_names))
     with right:
         wrong = np.flatnonzero(result.val_predictions != dataset.y_valid)
         st.markdown(f"**Misclassified validation images**: {len(wrong)} of {result.n_valid}")

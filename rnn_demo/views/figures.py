@@ -176,6 +176,13 @@ def training_curves(
     return apply_layout(figure, height=height)
 
 
+def curves_of(figure: go.Figure) -> tuple:
+    """``(train_loss, val_iterations, val_loss, val_accuracy)`` as drawn in ``figure`` (a
+    :func:`training_curves` figure): what its text alternative describes."""
+    loss, validation, accuracy = figure.data
+    return loss.y if loss.y is not None else (), validation.x or (), validation.y or (), accuracy.y or ()
+
+
 def refresh_training_curves(
     figure: go.Figure,
     train_loss: Sequence[float],
