@@ -22,12 +22,13 @@ from rnn_demo.store import NewRun, RunNotFound, RunStore, RunSummary, StoreError
 from rnn_demo.store.runs import check_run_id, twin_file_arrays, twin_file_bytes
 from rnn_demo.twins.model import NumpyModel
 from rnn_demo.twins.twin_file import twin_from_arrays
+from rnn_demo.ui.charts import chart
 from rnn_demo.ui.markers import run_row_block, run_view_block, runs_count_block
 from rnn_demo.ui.navigation import page_link
 from rnn_demo.ui.plain import plain
 from rnn_demo.ui.resources import run_store
 from rnn_demo.ui.visitor import forget_visitor, visitor_owner
-from rnn_demo.views import figures
+from rnn_demo.views import chart_texts, figures
 
 KEPT_TWINS = 8  # twins this process keeps, over all sessions
 RUN_QUERY = "run"  # /draw?run=<id> and /inside?run=<id> open that run
@@ -160,7 +161,8 @@ def run_view(run_id: str) -> None:
             st.caption("Shared with you by its link: you can look, draw and download; only its owner can "
                        "change it.")
         if run.curves:
-            st.plotly_chart(figures.compare_figure(curves_of(store, [run.id])), key=f"run-curve-{run.id}")
+            curves = curves_of(store, [run.id])
+            chart(figures.compare_figure(curves), chart_texts.compare_text(curves), key=f"run-curve-{run.id}")
         open_links(run)
         download_button(store, run, key=f"download-view-{run.id}")
 
@@ -220,7 +222,8 @@ def runs_list() -> None:
     chosen = [run.id for run in runs if st.session_state.get(f"compare-{run.id}")]
     if len(chosen) >= 2:
         st.subheader("Compared", anchor=False)
-        st.plotly_chart(figures.compare_figure(curves_of(store, chosen)), key="runs-compare")
+        curves = curves_of(store, chosen)
+        chart(figures.compare_figure(curves), chart_texts.compare_text(curves), key="runs-compare")
     elif chosen:
         st.caption("Tick one more run to compare their curves.")
     with st.popover("Forget my runs", icon=":material/delete_forever:"):
@@ -263,4 +266,5 @@ def compare_kept_runs() -> None:
     chosen = st.multiselect("Overlay", list(labels), format_func=labels.get, key="compare_kept",
                             help="Runs kept for this browser (Your runs page): trained here or uploaded.")
     if chosen:
-        st.plotly_chart(figures.compare_figure(curves_of(store, chosen)), key="compare_kept_curves")
+        curves = curves_of(store, chosen)
+        chart(figures.compare_figure(curves), chart_texts.compare_text(curves), key="compare_kept_curves")
