@@ -97,3 +97,11 @@ def test_every_chart_of_look_inside_and_of_a_lesson_step_has_its_text():
     assert any(alt.startswith("Heatmap of forget gate") for alt in inside)
     lesson = _alts("learn", step="3")  # both reading directions, side by side
     assert len(lesson) == 2 and all("reading" in alt for alt in lesson), lesson
+
+
+def test_the_app_shows_charts_only_through_the_helper_that_gives_them_their_text():
+    root = Path(__file__).resolve().parent.parent
+    helper = root / "rnn_demo" / "ui" / "charts.py"
+    sources = [*(root / "rnn_demo").rglob("*.py"), *(root / "pages").glob("*.py"), root / "app.py"]
+    direct = [str(path.relative_to(root)) for path in sources if path != helper and "plotly_chart(" in path.read_text()]
+    assert direct == []
