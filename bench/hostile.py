@@ -1,0 +1,190 @@
+"""Hostile visitors and a bystander: does another visitor's training slow down while an attack runs?
+
+On one real ``streamlit run app.py`` (default limits, loopback): for each of issue 21's
+attacks 1–6 and 9 (``tests/hostile_support.py``), a victim's browser context trains the
+chapter's LSTM recipe (``tests.harness.RECIPE``) alone, then again with its Train click at the
+moment the attack's hostile act begins, from an attacker's own Chromium in a thread. Idle and
+attacked runs alternate, ``--repeats`` times. Prints per attack the victim's click → result
+time idle and under attack (medians), the median of the paired ratios (issue 21 asks < 1.5),
+the health check's p95 and the web process's peak growth while the attack ran. Both browsers
+are niced (``--browser-nice``): in a class they run on the visitors' own machines. See
+docs/hosting.md.
+
+    python -m bench.hostile [--repeats 3] [--iterations 200] [--attacks 1,2,9] [--browser-nice 10] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.harness import (
+    ARTIFACTS,
+    RECIPE,
+    Server,
+    deprioritise_browsers,
+    launch_chromium,
+    no_exceptions,
+    page_url,
+    status_selector,
+    wait_until_idle,
+)
+from tests.hostile_support import ANSWER_TIMEOUT_MS, ATTACKS, Health
+from tests.soak_support import settled_memory
+
+VIEWPORT = {"width": 1400, "height": 1400}
+NAVIGATION_TIMEOUT_MS = 120_000  # a page load on the loaded 2-core machine, a worker warming beside it
+BEGIN_TIMEOUT_SECONDS = 300  # an attack's setup (attack 9 trains until it can be killed)
+
+
+class Attacker:
+    """One thread with its own Playwright and Chromium (sync Playwright stays in the thread that
+    started it), running one attack at a time in a fresh browser context."""
+
+    def __init__(self):
+        self._local = threading.local()
+        self._executor = ThreadPoolExecutor(1, initializer=self._launch)
+
+    def _launch(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._local.playwright = sync_playwright().start()
+        self._local.browser = launch_chromium(self._local.playwright)
+
+    def _run(self, attack, server: Server, begin) -> str:
+        context = self._local.browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(NAVIGATION_TIMEOUT_MS)
+        try:
+            page = context.new_page()
+            sentence = attack(page, server, begin)
+            no_exceptions(page)
+            return sentence
+        finally:
+            context.close()
+
+    def submit(self, attack, server: Server, begin):
+        return self._executor.submit(self._run, attack, server, begin)
+
+    def close(self) -> None:
+        def stop() -> None:
+            self._local.browser.close()
+            self._local.playwright.stop()
+
+        self._executor.submit(stop).result()
+        self._executor.shutdown()
+
+
+def victim_seconds(browser, server: Server, iterations: int, started: threading.Event | None = None) -> float:
+    """A new visitor opens the recipe and, once ``started`` is set (at once without it), clicks
+    Train; returns the seconds from the click to the completed run."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(NAVIGATION_TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto(page_url(server.base, "train", f"{RECIPE}&iterations={iterations}"))
+        wait_until_idle(page, ready="train", timeout_ms=ANSWER_TIMEOUT_MS)
+        if started is not None and not started.wait(BEGIN_TIMEOUT_SECONDS):
+            raise RuntimeError("the attack never began")
+        clicked = time.perf_counter()
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.wait_for_selector(status_selector("completed"), timeout=ANSWER_TIMEOUT_MS)
+        seconds = time.perf_counter() - clicked
+        no_exceptions(page)
+        return seconds
+    finally:
+        context.close()
+
+
+def measure(server: Server, browser, attacker: Attacker, name: str, iterations: int) -> dict:
+    """One idle run of the victim, then one beside attack ``name``; each starts once the workers
+    are settled (a worker replaced after a refused or killed job has warmed up again)."""
+    settled_memory(server)
+    idle_health = Health(server)
+    idle_health.start()
+    idle = victim_seconds(browser, server, iterations)
+    idle_health.stop()
+    settled_memory(server)
+    health, started = Health(server), threading.Event()
+
+    def begin() -> None:
+        health.start()
+        started.set()
+
+    attack = attacker.submit(ATTACKS[name], server, begin)
+    try:
+        attacked = victim_seconds(browser, server, iterations, started)
+        sentence = attack.result(timeout=ANSWER_TIMEOUT_MS / 1000)
+    finally:
+        health.stop()
+    return {"idle_s": idle, "attacked_s": attacked, "ratio": attacked / idle, "sentence": sentence,
+            "health_missed": health.missed + idle_health.missed, "health_p95_s": health.p95_seconds(),
+            "growth_mib": health.growth_mib}
+
+
+def summarise(runs: list[dict]) -> dict:
+    return {"idle_s": statistics.median(r["idle_s"] for r in runs),
+            "attacked_s": statistics.median(r["attacked_s"] for r in runs),
+            "ratio": statistics.median(r["ratio"] for r in runs),
+            "health_p95_s": max(r["health_p95_s"] for r in runs),
+            "health_missed": sum(r["health_missed"] for r in runs),
+            "growth_mib": max(r["growth_mib"] for r in runs), "repeats": len(runs),
+            "sentence": runs[-1]["sentence"][:160]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=200, help="the victim's iterations (default 200)")
+    parser.add_argument("--attacks", default=",".join(name.split()[0] for name in ATTACKS),
+                        help="attack numbers, comma-separated (default: all)")
+    parser.add_argument("--browser-nice", type=int, default=10,
+                        help="nice of the browsers' scheduler group (default 10; 0: same as the server)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    chosen = [name for name in ATTACKS if name.split()[0] in args.attacks.split(",")]
+    if not chosen or args.repeats < 1 or args.iterations < 1:
+        parser.error("name at least one attack (1–6, 9); --repeats and --iterations must be positive")
+
+    from playwright.sync_api import sync_playwright
+
+    runs: dict[str, list[dict]] = {name: [] for name in chosen}
+    with tempfile.TemporaryDirectory() as home, \
+            Server(env={"RNN_DEMO_HOME": home}, log_path=ARTIFACTS / "hostile" / "streamlit.log") as server, \
+            sync_playwright() as playwright:
+        browser, attacker = launch_chromium(playwright), Attacker()
+        try:
+            victim_seconds(browser, server, iterations=20)  # warm: the first visit's imports, a worker's first job
+            attacker.submit(lambda page, server, begin: "", server, None).result()  # its Chromium started
+            if args.browser_nice:
+                deprioritise_browsers(server.pid, args.browser_nice)
+            for repeat in range(args.repeats):
+                for name in chosen:
+                    runs[name].append(measure(server, browser, attacker, name, args.iterations))
+                    run = runs[name][-1]
+                    print(f"repeat {repeat + 1}, attack {name}: idle {run['idle_s']:.1f} s, "
+                          f"attacked {run['attacked_s']:.1f} s, ×{run['ratio']:.2f}", flush=True)
+        finally:
+            attacker.close()
+            browser.close()
+        tracebacks = server.tracebacks()
+    summary = {name: summarise(each) for name, each in runs.items()}
+    print(f"\nvictim: /train?{RECIPE}&iterations={args.iterations}, click → result; medians of {args.repeats}")
+    print(f"{'attack':<32} {'idle s':>7} {'attacked s':>10} {'ratio':>6} {'health p95':>10} "
+          f"{'missed':>6} {'web +MiB':>8}")
+    for name, row in summary.items():
+        print(f"{name:<32} {row['idle_s']:7.1f} {row['attacked_s']:10.1f} {row['ratio']:6.2f} "
+              f"{row['health_p95_s'] * 1000:8.0f} ms {row['health_missed']:6d} {row['growth_mib']:8.1f}")
+    if tracebacks:
+        print("tracebacks in the server log:", *tracebacks, sep="\n  ")
+    if args.json:
+        print(json.dumps({"iterations": args.iterations, "attacks": summary, "tracebacks": tracebacks}))
+    return 1 if tracebacks or any(row["health_missed"] for row in summary.values()) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
