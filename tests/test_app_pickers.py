@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from rnn_demo.app.shipped import SHIPPED_ARCHITECTURES, shipped_model_path
+from rnn_demo.app.shipped import SHIPPED_ARCHITECTURES, shipped_model_path, softmax
 from rnn_demo.config import ARCHITECTURE_NAMES
 from rnn_demo.twins.twin_file import load_twin, twin_path
 from tests.test_app import metric, open_page
@@ -49,6 +50,13 @@ def test_each_shipped_model_predicts_on_draw(arch, embedded_digits):
     assert f"Shipped with the app: {ARCHITECTURE_NAMES[arch]}," in captions
     assert "on a 4,000-digit sample of MNIST that ships with the app;" in captions  # plain words, not the log's
     assert metric(at, "Prediction") == twin_prediction(arch, embedded_digits.valid_sequences[DIGIT])
+    # The probability shown is the calibrated one: the logits divided by the file's temperature.
+    twin = load_twin(twin_path(shipped_model_path(arch)))
+    temperature = twin.metadata["temperature"]
+    calibrated = softmax(twin.numpy_model.predict_logits(embedded_digits.valid_sequences[DIGIT]), temperature)
+    help_text = next(item.help for item in at.metric if item.label == "Prediction")
+    assert f"({calibrated.max():.1%}), calibrated: its logits divided by T = {temperature:.2f}" in help_text
+    assert not np.isclose(temperature, 1.0)
 
 
 @pytest.mark.parametrize("arch", SHIPPED_ARCHITECTURES)

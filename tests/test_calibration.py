@@ -7,6 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from rnn_demo.app.models import stored_temperature
 from rnn_demo.app.shipped import (
     calibrate,
     calibration_error,
@@ -14,7 +15,9 @@ from rnn_demo.app.shipped import (
     shipped_model_path,
     softmax,
 )
+from rnn_demo.data.sources import load_embedded
 from rnn_demo.engine.persistence import METADATA_ENTRY, load_model
+from rnn_demo.twins.familiarity import head_inputs
 from rnn_demo.twins.twin_file import load_twin, twin_path
 
 
@@ -64,3 +67,24 @@ def test_calibrate_stores_the_temperature_in_both_files_and_changes_nothing_else
         assert json.loads(archive.read(METADATA_ENTRY))["temperature"] == temperature
     model = load_model(path).model  # the rewritten file still loads in safe mode
     np.testing.assert_allclose(model.predict_on_batch(inputs), before.numpy_model.predict_logits(inputs), atol=1e-4)
+
+
+@pytest.mark.parametrize("stored, used", [
+    ({"temperature": 1.2407}, 1.2407), ({"temperature": 2}, 2.0), ({}, 1.0), ({"temperature": "1.2"}, 1.0),
+    ({"temperature": True}, 1.0), ({"temperature": 0.0}, 1.0), ({"temperature": float("nan")}, 1.0),
+    ({"temperature": 1e9}, 1.0), ({"temperature": [1.2]}, 1.0),
+])
+def test_a_files_temperature_is_used_only_when_it_is_a_number_the_fit_could_give(stored, used):
+    assert stored_temperature(stored) == used
+
+
+def test_the_pages_probabilities_divide_the_logits_by_the_temperature():
+    twin = load_twin(twin_path(shipped_model_path("gru"))).numpy_model
+    digits = load_embedded().valid_sequences[:20]
+    logits = twin.predict_logits(digits)
+    _features, raw = head_inputs(twin, digits)
+    _features, calibrated = head_inputs(twin, digits, 1.25)
+    np.testing.assert_allclose(raw, softmax(logits), atol=1e-6)
+    np.testing.assert_allclose(calibrated, softmax(logits, 1.25), atol=1e-6)
+    assert (calibrated.max(axis=1) < raw.max(axis=1)).all()  # softer, as T > 1 makes it
+    assert (calibrated.argmax(axis=1) == raw.argmax(axis=1)).all()  # and the same answers

@@ -28,15 +28,16 @@ UNUSUAL_SHARE = 0.05  # of real held-out digits, beyond the line
 LOW_CONFIDENCE = 0.5  # a top probability under this is no reading either
 
 
-def head_inputs(numpy_model: NumpyModel, images) -> tuple[np.ndarray, np.ndarray]:
+def head_inputs(numpy_model: NumpyModel, images, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """``(n, features)`` what the head reads for ``images`` ``(n, 16, 16)`` (or one
-    ``(16, 16)``), and ``(n, classes)`` the class probabilities, from one forward pass."""
+    ``(16, 16)``), and ``(n, classes)`` the class probabilities, from one forward pass;
+    ``temperature`` divides the logits first (a model's calibration, 1: none)."""
     forward_pass = numpy_model.forward(images)
     top = forward_pass.records[-1]
     features = [top[FORWARD]["hidden"][:, -1]]
     if BACKWARD in top:  # the backward state after reading every row sits at timestep 0
         features.append(top[BACKWARD]["hidden"][:, 0])
-    return np.concatenate(features, axis=-1), softmax(forward_pass.logits)
+    return np.concatenate(features, axis=-1), softmax(forward_pass.logits / temperature)
 
 
 def _neighbour_distance(features: np.ndarray, reference: np.ndarray) -> np.ndarray:

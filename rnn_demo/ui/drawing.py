@@ -145,7 +145,7 @@ def prediction_panel(model: InteractiveModel, digit: DigitInput, class_names: Se
 
     With ``known``, a drawing unlike every digit the model knows is said to be so.
     """
-    features, probabilities = head_inputs(model.numpy_model, digit.image16)
+    features, probabilities = head_inputs(model.numpy_model, digit.image16, model.temperature)
     probabilities = probabilities[0]  # (10,)
     predicted = int(probabilities.argmax())
     if known is not None and known.is_unlike(features, probabilities[None])[0]:
@@ -157,7 +157,9 @@ def prediction_panel(model: InteractiveModel, digit: DigitInput, class_names: Se
     with left:
         st.metric(
             "Prediction", class_names[predicted], border=True,
-            help=f"{model.label}: the class with the highest probability ({probabilities[predicted]:.1%}).",
+            help=f"{model.label}: the class with the highest probability ({probabilities[predicted]:.1%})"
+                 + (f", calibrated: its logits divided by T = {model.temperature:.2f}, so that what it reads at "
+                    f"90 % is right about 9 times in 10." if model.temperature != 1 else "."),
         )
         if digit.label is not None:
             verdict = "right" if digit.label == predicted else "wrong"

@@ -17,7 +17,7 @@ import streamlit as st
 from streamlit.logger import get_logger
 
 from rnn_demo.app.limits import HostLimits, TrainingQueue
-from rnn_demo.app.models import InteractiveModel
+from rnn_demo.app.models import InteractiveModel, stored_temperature
 from rnn_demo.app.shipped import shipped_model_path
 from rnn_demo.compute.pool import make_pool
 from rnn_demo.config import ARCHITECTURE_NAMES, ConfigError
@@ -109,7 +109,7 @@ def shipped_model(arch: str = "lstm") -> InteractiveModel:
     )
     return InteractiveModel(
         f"shipped-{arch}", shipped_label(arch), arch, meta.get("dataset", "mnist"),
-        description, twin.numpy_model,
+        description, twin.numpy_model, stored_temperature(meta),
     )
 
 

@@ -16,7 +16,13 @@ import re
 import streamlit as st
 
 from rnn_demo.app.links import public_link
-from rnn_demo.app.models import InteractiveModel, run_label, run_recipe, stored_interactive_model
+from rnn_demo.app.models import (
+    InteractiveModel,
+    run_label,
+    run_recipe,
+    stored_interactive_model,
+    stored_temperature,
+)
 from rnn_demo.errors import UserError
 from rnn_demo.store import NewRun, RunNotFound, RunStore, RunSummary, StoreError
 from rnn_demo.store.runs import check_run_id, twin_file_arrays, twin_file_bytes
@@ -35,18 +41,19 @@ RUN_QUERY = "run"  # /draw?run=<id> and /inside?run=<id> open that run
 
 
 @st.cache_resource(show_spinner=False, max_entries=KEPT_TWINS)
-def _twin(_store: RunStore, where: str, run_id: str) -> NumpyModel:
-    """The twin of run ``run_id`` of the store at ``where`` (``_store``: not part of the cache key)."""
+def _twin(_store: RunStore, where: str, run_id: str) -> tuple[NumpyModel, float]:
+    """The twin of run ``run_id`` of the store at ``where`` and the calibration temperature
+    its metadata stores (``_store``: not part of the cache key)."""
     data = _store.twin_bytes(run_id)
     if data is None:
         raise UserError("This run has no model to use (it kept only its curves).")
-    arrays, _metadata = twin_file_arrays(data)
-    return twin_from_arrays(arrays)
+    arrays, metadata = twin_file_arrays(data)
+    return twin_from_arrays(arrays), stored_temperature(metadata)
 
 
 def run_model(store: RunStore, run: RunSummary) -> InteractiveModel:
     """``run`` as a model for the interactive pages (its twin read once, then cached)."""
-    return stored_interactive_model(run, _twin(store, store.where, run.id))
+    return stored_interactive_model(run, *_twin(store, store.where, run.id))
 
 
 def visitor_runs(store: RunStore | None = None) -> list[RunSummary]:
