@@ -6,8 +6,9 @@ alternately with this tree, a fresh server each run. Prints the medians over
 prediction p50/p95 (the browser's own clock, from the stroke's ``pointerup`` to the
 answer for that stroke on screen, :func:`timed_stroke`); Train click → first loss
 point and → results (the chapter's LSTM, 100 iterations); last iteration → results
-(where the app marks when its last iteration was heard); and the CPU seconds of the
-web process and of Chromium during the training. Each figure is read when the page's
+(where the app marks when its last iteration was heard); the CPU seconds of the
+web process and of Chromium during the training; and every page's goto → ready marker,
+first visit after a server start (a new browser context each) and later visits. Each figure is read when the page's
 DOM changes (:func:`wait_for_dom`). It also times this tree's server part of a stroke
 in-process (:func:`server_part_ms`: the canvas's PNG → the answer). See docs/performance.md.
 
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from rnn_demo.ui.navigation import PAGES
 from tests.harness import (
     ARTIFACTS,
     CURVE_POINTS_JS,
@@ -41,12 +43,15 @@ from tests.harness import (
     deprioritise_browsers,
     draw_stroke,
     launch_chromium,
+    page_url,
     ready_selector,
     status_selector,
     wait_until_idle,
 )
 
 TIMEOUT_MS = 180_000
+PAGE_TIMEOUT_MS = 30_000
+PAGE_TARGETS_S = (2.5, 1.5)  # first visit after a start, later visits (issue 24)
 TRAINING_FIGURES = ("click_to_first_loss_point", "click_to_results", "last_iteration_to_results",
                     "server_cpu_training", "browser_cpu_training")
 STROKE_TIMEOUT_MS = 30_000  # a stroke unanswered this long is reported as missed
@@ -183,7 +188,7 @@ def server_part_ms(strokes: int) -> list[float]:
     return times
 
 
-def one_run(root: Path, browser, strokes: int, trainings: int) -> dict:
+def one_run(root: Path, browser, strokes: int, trainings: int, later_visits: int) -> dict:
     """A fresh server from ``root``; the figures, in seconds (the training ones: one per training)."""
     figures: dict = {}
     with Server(root=root, log_path=ARTIFACTS / "bench_browser" / f"{root.name}.log") as server:
@@ -222,7 +227,31 @@ def one_run(root: Path, browser, strokes: int, trainings: int) -> dict:
             for key, value in one_training(page, server).items():
                 figures[key].append(value)
         context.close()
+    figures.update(page_ready_times(root, browser, later_visits))
     return figures
+
+
+def page_ready_times(root: Path, browser, later_visits: int) -> dict:
+    """A fresh server from ``root``: each page's first visit (a new context, as a new
+    visitor) and ``later_visits`` more, goto → ready marker and script run done, in seconds
+    (``None``: not ready within the timeout, e.g. a page the baseline lacks)."""
+    first, later = {}, {}
+    with Server(root=root, log_path=ARTIFACTS / "bench_browser" / f"{root.name}-pages.log") as server:
+        for page_info in PAGES:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            times = []
+            for _ in range(1 + later_visits):
+                started = time.perf_counter()
+                try:
+                    page.goto(page_url(server.base, page_info.name))
+                    wait_until_idle(page, ready=page_info.name, timeout_ms=PAGE_TIMEOUT_MS)
+                    times.append(time.perf_counter() - started)
+                except PlaywrightTimeout:
+                    times.append(None)
+            context.close()
+            first[page_info.name], later[page_info.name] = times[0], times[1:]
+    return {"page_first": first, "page_later": later}
 
 
 def one_training(page, server) -> dict:
@@ -274,6 +303,11 @@ def summarise(runs: list[dict]) -> dict:
     summary["stroke_p50"] = statistics.median(percentile(run["stroke_to_prediction"], 0.5) for run in runs)
     summary["stroke_p95"] = statistics.median(percentile(run["stroke_to_prediction"], 0.95) for run in runs)
     summary["missed_strokes"] = sum(run["missed_strokes"] for run in runs)
+    for name in runs[0]["page_first"]:
+        firsts = [run["page_first"][name] for run in runs if run["page_first"][name] is not None]
+        laters = [value for run in runs for value in run["page_later"][name] if value is not None]
+        summary[f"page_first_{name}"] = statistics.median(firsts) if firsts else None
+        summary[f"page_later_{name}"] = statistics.median(laters) if laters else None
     return summary
 
 
@@ -282,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--strokes", type=int, default=20)
     parser.add_argument("--trainings", type=int, default=1, help="trainings per run, each on a fresh page")
+    parser.add_argument("--later-visits", type=int, default=3, help="visits of each page after its first")
     parser.add_argument("--baseline", help="git revision to compare with, run side by side")
     parser.add_argument("--browser-nice", type=int, default=0,
                         help="nice of Chromium's scheduler group (default 0: the same as the server; "
@@ -305,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             for run in range(args.runs):
                 order = list(roots) if run % 2 == 0 else list(reversed(roots))  # alternate
                 for name in order:
-                    results[name].append(one_run(roots[name], browser, args.strokes, args.trainings))
+                    results[name].append(one_run(roots[name], browser, args.strokes, args.trainings,
+                                                  args.later_visits))
                     print(f"run {run + 1} {name}: done", file=sys.stderr, flush=True)
             browser.close()
     finally:
@@ -325,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
         "browser_cpu_training": "Chromium CPU during the training (s)",
         "missed_strokes": "strokes never answered (all runs)",
     }
+    for page_info in PAGES:
+        labels[f"page_first_{page_info.name}"] = f"/{page_info.url_path} first visit → ready (s, ≤ {PAGE_TARGETS_S[0]})"
+        labels[f"page_later_{page_info.name}"] = f"/{page_info.url_path} later visits → ready (s, ≤ {PAGE_TARGETS_S[1]})"
     names = list(roots)
     print("load average (1, 5, 15 min) at the start: {:.2f} {:.2f} {:.2f}, at the end: {:.2f} {:.2f} {:.2f}".format(
         *load_at_start, *os.getloadavg()))
