@@ -19,9 +19,10 @@ st.caption(
     f"{base.learning_rate:g}, batch {base.batch_size}, {base.layers} layers for the deep model."
 )
 with friendly_errors():
-    left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
-    archs = left.multiselect("Architectures", list(ARCHITECTURES), default=list(controls.RECIPES),
-                             format_func=ARCHITECTURE_NAMES.get, key="compare_archs")
+    # Pills, not a multiselect: they wrap, so every recipe's full name shows on a phone too.
+    archs = st.pills("Architectures", list(ARCHITECTURES), selection_mode="multi", default=list(controls.RECIPES),
+                     format_func=ARCHITECTURE_NAMES.get, key="compare_archs")
+    middle, right = st.columns(2, vertical_alignment="bottom")
     iterations = middle.number_input("Iterations each", 1, 2000, value=base.iterations, key="compare_iterations")
     seed = right.number_input("Seed", 0, 2**31 - 1, value=base.seed, key="compare_seed")
     st.caption(resources.get_dataset(base.dataset).summary)  # the page's one data line
@@ -37,7 +38,7 @@ with friendly_errors():
     if models:
         st.subheader("Models trained in this session")
         labels = [trained.label for trained in models]
-        chosen = st.multiselect("Show", labels, default=labels, key="compare_shown")
+        chosen = st.pills("Show", labels, selection_mode="multi", default=labels, key="compare_shown")
         shown = [trained for trained in models if trained.label in chosen]
         if shown:
             curves = comparison_curves(shown)

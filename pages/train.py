@@ -3,6 +3,7 @@
 import streamlit as st
 
 from rnn_demo.ui import classroom, controls, live_view, markers, resources
+from rnn_demo.ui.layout import tap_targets
 from rnn_demo.ui.navigation import friendly_errors, page_entry
 
 page_entry()
@@ -15,11 +16,15 @@ st.caption(
 
 classroom.class_banner()  # "Your class asks: …", its pinned settings set (before the controls read them)
 settings, output = st.columns([1, 2], gap="large")
+tap_targets("train-button", live_view.STOP_KEY)
 with settings, friendly_errors():
-    top = st.container()  # the Train button, above the controls: on a laptop the bottom is off-screen
-    config = controls.train_controls()
+    top = st.container(key="train-button")  # above the controls: on a laptop the bottom is off-screen
+    with controls.settings_panel():  # folds on Train: on a phone the live view then follows the button
+        config = controls.train_controls()
+    controls.time_estimate(config)
     st.caption(resources.get_dataset(config.dataset).summary)  # the page's one data line
     if top.button("Train", type="primary", icon=":material/play_arrow:", width="stretch",
+                  on_click=controls.fold_settings,
                   disabled=live_view.training_running() or not controls.fits_budget(config)):
         live_view.start_training([config])
 

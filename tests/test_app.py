@@ -261,7 +261,7 @@ def test_inside_unknown_arch_is_a_message():
 
 def test_compare_trains_two_recipes_and_tabulates_them():
     at = open_page("compare")
-    at.multiselect(key="compare_archs").set_value(["rnn", "lstm"]).run()
+    at.pills(key="compare_archs").set_value(["rnn", "lstm"]).run()
     at.number_input(key="compare_iterations").set_value(4).run()
     finish_training(click(at, "Train them one after another"))
     (table,) = at.dataframe

@@ -18,6 +18,7 @@ from rnn_demo.ui.resources import gpu_status, host_limits
 
 RECIPES = ("rnn", "birnn", "deep", "lstm")  # the chapter's four, in its order
 DEVICE_NAMES = {"auto": "Auto", "cpu": "CPU", "gpu": "GPU"}
+SETTINGS_KEY = "train-settings"  # the expander of the Train page's controls
 
 _WIDGETS = {
     "dataset": "w_dataset", "arch": "w_arch", "hidden_units": "w_hidden", "layers": "w_layers",
@@ -101,7 +102,6 @@ def train_controls() -> TrainConfig:
 
     config = TrainConfig(**{name: st.session_state[key] for name, key in _WIDGETS.items()})
     st.session_state["train_config"] = config
-    _time_estimate(config)
     wanted = config_to_query(config)
     # Only write on a change: every write sends the browser a new address, and
     # a redundant one on each rerun (the live view reruns twice a second) is waste.
@@ -115,8 +115,22 @@ def fits_budget(config: TrainConfig) -> bool:
     return host_limits().budget_refusal(config) is None
 
 
-def _time_estimate(config: TrainConfig) -> None:
-    """The estimate before the click; the refusal (marked ``budget-refusal``) when it cannot fit the budget."""
+def settings_panel():
+    """The expander the Train page's controls live in (:func:`train_controls` inside it): open
+    until the visitor presses Train (:func:`fold_settings`), and whenever they open it again."""
+    return st.expander("Settings", expanded=True, key=SETTINGS_KEY, on_change="rerun", icon=":material/tune:")
+
+
+def fold_settings() -> None:
+    """Train's callback: fold the settings, so that on a phone (one column) the live view
+    comes right under the button that was pressed instead of ~1,800 px further down."""
+    st.session_state[SETTINGS_KEY] = False
+
+
+def time_estimate(config: TrainConfig) -> None:
+    """The estimate before the click; the refusal (marked ``budget-refusal``) when it cannot fit the budget.
+
+    Drawn outside :func:`settings_panel`, so a refusal shows with the settings folded."""
     refusal = host_limits().budget_refusal(config)
     if refusal:
         with st.container(key="budget-refusal"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from rnn_demo.app.models import InteractiveModel
 from rnn_demo.config import ARCHITECTURE_NAMES, ARCHITECTURES
@@ -90,12 +91,14 @@ def second_model_picker(first: InteractiveModel, *, key: str = "gradient_second"
     return shipped_model(arch)
 
 
-def gradient_view(models: Sequence[InteractiveModel], digit: DigitInput, *, key: str = "gradients") -> None:
+def gradient_view(models: Sequence[InteractiveModel], digit: DigitInput, *, key: str = "gradients",
+                  height: int | None = None, notes: DeltaGenerator | None = None) -> None:
     """‖∂L/∂h_t‖ (every layer and direction) and ‖∂L/∂x_t‖ of ``models`` on ``digit``,
     side by side on one log scale, with a sentence computed from the numbers.
 
     L is the cross-entropy of the digit's true class, or (a drawn digit) of each
-    model's own predicted class.
+    model's own predicted class. ``height`` (px) replaces the figure's own; how to read
+    the chart goes under it, or into ``notes`` (the lesson's, beside it).
     """
     panels, bottom = [], []
     for model in models:
@@ -108,18 +111,22 @@ def gradient_view(models: Sequence[InteractiveModel], digit: DigitInput, *, key:
             "cell": gradients.cell_gradient_norms, "input": gradients.input_gradient_norms,
         })
         bottom.append((model.label, gradients.layer("recurrent_1").hidden_gradient_norms))
+    figure = inside_figures.gradient_norms_figure(panels)
+    if height is not None:
+        figure.update_layout(height=height)
     with view_block("gradients"):
-        chart(inside_figures.gradient_norms_figure(panels), chart_texts.gradient_norms_text(panels), key=key)
+        chart(figure, chart_texts.gradient_norms_text(panels), key=key)
         st.markdown(gradient_sentence(bottom))
-        st.caption(GRADIENTS_EXPLAINED)
+        (notes or st).caption(GRADIENTS_EXPLAINED)
 
 
 def step_through_view(trace: ModelTrace, class_names: Sequence[str], *, key: str = "step_through",
-                      array: tuple[str, str] | None = None) -> None:
+                      array: tuple[str, str] | None = None, notes: DeltaGenerator | None = None) -> None:
     """The reading of ``trace``'s digit as a 16-frame animation played in the browser.
 
     ``array`` (layer name, array name) presets what the middle panel shows;
-    without it the visitor picks any array of a forward-reading layer.
+    without it the visitor picks any array of a forward-reading layer. How to read it
+    goes under it, or into ``notes``.
     """
     choices = {
         (layer.name, name): f"{layer.name.replace('_', ' ')} · {array_label(layer.kind, name)}"
@@ -135,7 +142,7 @@ def step_through_view(trace: ModelTrace, class_names: Sequence[str], *, key: str
                                                  class_names, state_name=array[1], state_label=label),
               chart_texts.step_through_text(layer.arrays[array[1]], trace.readout_probabilities, class_names, label),
               key=key)
-        st.caption(STEP_THROUGH_EXPLAINED)
+        (notes or st).caption(STEP_THROUGH_EXPLAINED)
 
 
 @st.cache_resource(show_spinner="Reading the validation digits…", max_entries=16)
@@ -167,9 +174,11 @@ def state_planes(model: InteractiveModel, dataset: Dataset) -> dict:
 
 
 def state_plane_view(model: InteractiveModel, dataset: Dataset, digit: DigitInput, *,
-                     key: str = "state_plane", layer_key: str | None = None) -> None:
+                     key: str = "state_plane", layer_key: str | None = None,
+                     notes: DeltaGenerator | None = None) -> None:
     """The validation digits' final states on their first two principal components,
-    coloured by class, with ``digit``'s path as it is read; any layer and direction."""
+    coloured by class, with ``digit``'s path as it is read; any layer and direction.
+    How to read it goes under it, or into ``notes``."""
     planes = state_planes(model, dataset)
     if layer_key is None:
         layer_key = st.selectbox(
@@ -185,4 +194,4 @@ def state_plane_view(model: InteractiveModel, dataset: Dataset, digit: DigitInpu
                                                 path_rows=reading_order(layer_key) + 1,
                                                 explained_variance_ratio=plane.explained_variance_ratio),
               chart_texts.state_plane_text(points, labels, path, dataset.class_names), key=key)
-        st.caption(STATE_PLANE_EXPLAINED.format(count=len(points)))
+        (notes or st).caption(STATE_PLANE_EXPLAINED.format(count=len(points)))

@@ -11,11 +11,13 @@ fixed validation digit, so a step looks the same on every screen.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from rnn_demo.app.links import public_link
 from rnn_demo.ui import inside
 from rnn_demo.ui.charts import chart
 from rnn_demo.ui.controls import try_it
+from rnn_demo.ui.layout import tap_targets
 from rnn_demo.ui.markers import lesson_block, view_block
 from rnn_demo.ui.pickers import DigitInput
 from rnn_demo.ui.plain import code
@@ -24,15 +26,23 @@ from rnn_demo.views import chart_texts, figures, inside_figures
 from rnn_demo.views.teaching import LESSON, LessonStep, array_label
 
 LESSON_DIGIT = 7  # the validation digit every step reads (a clear one, also Home's example)
-# Readable from the back of a room: large type, near-black on white.
+NAV_KEY = "lesson-nav"  # Back, Next and Leave, on top of every step
+NOTED_VIEWS = ("step_through", "gradients", "state_plane")  # views with a note on how to read them
+LESSON_GRADIENTS_HEIGHT = 340  # px: the chart and the sentence under it fit under the title at 1280×720
+# Readable from the back of a room: large type, near-black on white. On a projector
+# (1280×720) a whole step, its Back/Next on top, fits the screen: the page's top padding
+# shrinks to the height of Streamlit's header, and the title takes one line.
 LESSON_CSS = """<style>
+[data-testid="stMainBlockContainer"]:has([class*="st-key-lesson-step-"]) { padding-top: 3.5rem !important; }
 [class*="st-key-lesson-step-"] p, [class*="st-key-lesson-step-"] li {
-    font-size: 1.55rem !important; line-height: 1.45 !important; color: #0a0a0a !important; }
-[class*="st-key-lesson-step-"] h1 { font-size: 3rem !important; color: #000 !important; }
-[class*="st-key-lesson-step-"] .katex { font-size: 1.6em !important; color: #000; }
-[class*="st-key-lesson-step-"] [data-testid="stCaptionContainer"] p { font-size: 1.15rem !important;
-    color: #222 !important; }
-.st-key-lesson-nav button p { font-size: 1.35rem !important; font-weight: 600; }
+    font-size: 1.4rem !important; line-height: 1.4 !important; color: #0a0a0a !important; }
+[class*="st-key-lesson-step-"] h1 { font-size: 2.4rem !important; padding: 0.25rem 0 0 !important;
+    color: #000 !important; }
+[class*="st-key-lesson-step-"] [class*="st-key-view-"] p { font-size: 1.2rem !important; }
+[class*="st-key-lesson-step-"] .katex { font-size: 1.5em !important; color: #000; }
+[class*="st-key-lesson-step-"] [data-testid="stCaptionContainer"] p { font-size: 1.1rem !important;
+    line-height: 1.35 !important; color: #222 !important; }
+.st-key-lesson-nav button p { font-size: 1.3rem !important; font-weight: 600; }
 </style>"""
 
 
@@ -73,11 +83,22 @@ def _lesson_digit() -> DigitInput:
 
 
 def present(step: int) -> None:
-    """Draw lesson step ``step`` (1-based) with its view, Back/Next and its link."""
+    """Draw lesson step ``step`` (1-based): Back/Next beside its number on top, its view, its link.
+
+    The buttons come first so that they stay at one place on every step, on screen
+    whatever the step's height (a teacher at a projector clicks without scrolling).
+    """
     lesson_step = LESSON[step - 1]
     st.html(LESSON_CSS)
+    tap_targets(NAV_KEY)
     with lesson_block(step):
-        st.caption(f"Lesson · step {step} of {len(LESSON)}")
+        with st.container(key=NAV_KEY, horizontal=True, vertical_alignment="center"):
+            st.button("Back", on_click=_go, args=(step - 1,), disabled=step == 1, icon=":material/arrow_back:")
+            st.button("Next", on_click=_go, args=(step + 1,), disabled=step == len(LESSON),
+                      icon=":material/arrow_forward:", type="primary")
+            st.caption(f"Lesson · step {step} of {len(LESSON)}", width="content")
+            st.space("stretch")
+            st.button("Leave the lesson", on_click=_go, args=(0,), icon=":material/close:")
         st.title(lesson_step.title)
         text, view = st.columns([2, 3], gap="large")
         with text:
@@ -86,19 +107,21 @@ def present(step: int) -> None:
             if lesson_step.equation:
                 st.latex(lesson_step.equation)
         with view:
-            show_view(lesson_step)
-    with st.container(key="lesson-nav", horizontal=True):
-        st.button("Back", on_click=_go, args=(step - 1,), disabled=step == 1, icon=":material/arrow_back:")
-        st.button("Next", on_click=_go, args=(step + 1,), disabled=step == len(LESSON),
-                  icon=":material/arrow_forward:", type="primary")
-        st.button("Leave the lesson", on_click=_go, args=(0,), icon=":material/close:")
+            show_view(lesson_step, notes_beside=text)
     st.caption("Link to this step, to share with students:")
     st.code(public_link("learn", {"step": str(step)}, browser_url=st.context.url, on_page="learn"), language=None)
 
 
-def show_view(lesson_step: LessonStep) -> None:
-    """The live view of ``lesson_step``, preset: shipped models on the lesson's digit."""
+def show_view(lesson_step: LessonStep, notes_beside: DeltaGenerator | None = None) -> None:
+    """The live view of ``lesson_step``, preset: shipped models on the lesson's digit.
+
+    A view's note on how to read it goes into an expander in ``notes_beside`` (the step's
+    text column), so that the chart and the text fit a projector's screen together.
+    """
     digit = _lesson_digit()
+    notes = None
+    if notes_beside is not None and lesson_step.view in NOTED_VIEWS:
+        notes = notes_beside.expander("How to read the picture", icon=":material/help:")
     names = get_dataset("mnist").class_names
     models = [shipped_model(arch) for arch in lesson_step.archs]
     if lesson_step.view == "sequence":
@@ -107,12 +130,13 @@ def show_view(lesson_step: LessonStep) -> None:
                   key="lesson_sequence")
     elif lesson_step.view == "step_through":
         trace = models[0].numpy_model.trace(digit.image16)
-        inside.step_through_view(trace, names, key="lesson_step_through", array=("recurrent_1", "hidden"))
+        inside.step_through_view(trace, names, key="lesson_step_through", array=("recurrent_1", "hidden"),
+                                 notes=notes)
     elif lesson_step.view == "gradients":
-        inside.gradient_view(models, digit, key="lesson_gradients")
+        inside.gradient_view(models, digit, key="lesson_gradients", height=LESSON_GRADIENTS_HEIGHT, notes=notes)
     elif lesson_step.view == "state_plane":
         inside.state_plane_view(models[0], get_dataset("mnist"), digit, key="lesson_plane",
-                                layer_key="recurrent_1/forward")
+                                layer_key="recurrent_1/forward", notes=notes)
     elif lesson_step.view in ("both_directions", "deep_layers", "lstm_gates"):
         _arrays_side_by_side(lesson_step.view, models[0].numpy_model.trace(digit.image16))
     else:

@@ -39,6 +39,7 @@ from rnn_demo.views import chart_texts, figures, panels
 
 KEPT_MODELS = 8  # per session, so a long class does not grow a session without bound
 MISCLASSIFIED_SHOWN = 24
+STOP_KEY = "stop-training"  # the Stop button (a tap target: rnn_demo.ui.layout)
 # The live view's pace. Neither end of a run waits for a tick, so the pace only sets
 # how smoothly the numbers move and what each visitor's browser costs (every tick
 # re-renders the live view). Measured in docs/performance.md.
@@ -236,7 +237,7 @@ def _live_view_body() -> None:
     chart(live, chart_texts.training_curves_text(*figures.curves_of(live), iterations=config.iterations), key="live_curve")
     st.button(
         "Stopping…" if stopping else "Stop", on_click=training.stop, disabled=stopping,
-        icon=":material/stop_circle:", type="primary", help=stop_help,
+        icon=":material/stop_circle:", type="primary", help=stop_help, key=STOP_KEY,
     )
     watch_view(training, snapshot, REDRAW_SECONDS)
 

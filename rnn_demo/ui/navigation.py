@@ -77,6 +77,11 @@ def run_app() -> None:
                 url_path=None if page.default else page.url_path)
         for page in PAGES
     ])
+    # A lesson step (/learn?step=N) is shown on a projector: its width goes to the step, not
+    # the page list (a visitor's own toggle, kept by the browser, still wins). Set once a run,
+    # before the page draws, so Back/Next never flash the sidebar open.
+    presenting = page.url_path == PAGE["learn"].url_path and "step" in st.query_params
+    st.set_page_config(initial_sidebar_state="collapsed" if presenting else "auto")
     remember_visitor()
     problem = store_problem()
     if problem:  # the pages still serve the shipped models

@@ -1,0 +1,144 @@
+"""The screens a class uses, in Chromium against a real server (tests/harness.py).
+
+* **Projector** (1280×720): every lesson step fits the screen, its Back and Next
+  on screen and at least 44 px high, with the sidebar collapsed; leaving the
+  lesson gives the sidebar back.
+* **Phone** (390×844, touch): after a tap on Train the live view is on screen,
+  while it trains and when it has finished, without the test scrolling; Train
+  and Stop are at least 44 px high; Compare's recipe chips show their whole names.
+
+Every wait is on the app's markers (:mod:`rnn_demo.ui.markers`), never a sleep.
+See docs/teaching.md ("Three screens").
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rnn_demo.config import ARCHITECTURE_NAMES
+from rnn_demo.ui.layout import TAP_TARGET_PX
+from rnn_demo.ui.live_view import STOP_KEY
+from rnn_demo.ui.markers import CSS_KEY_PREFIX, LESSON_KEY_PREFIX
+from rnn_demo.views.teaching import LESSON
+from tests.harness import (
+    ARTIFACTS,
+    RECIPE,
+    Server,
+    no_exceptions,
+    page_url,
+    status_selector,
+    wait_until_idle,
+)
+
+pytestmark = pytest.mark.browser
+
+PROJECTOR = {"width": 1280, "height": 720}
+PHONE = {"width": 390, "height": 844}
+RESULT_TIMEOUT_MS = 300_000
+# A lesson step's run is over, nothing on the page is left from the step before,
+# and its charts have drawn.
+SETTLED_JS = """() => !document.querySelector("[data-testid='stStatusWidget'], [data-stale='true']")
+    && Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
+        .every(chart => chart.querySelector(".js-plotly-plot .main-svg"))"""
+# The main area's scroll position: Streamlit scrolls its main section, not the document.
+SCROLLED_JS = """() => [window.scrollY, document.querySelector("[data-testid='stMain']").scrollTop]"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    with Server(log_path=ARTIFACTS / "streamlit-layouts.log") as running:
+        yield running
+
+
+def _inside(box: dict | None, viewport: dict) -> bool:
+    """Whether the bounding ``box`` lies wholly within the ``viewport``."""
+    return (box is not None and box["x"] >= 0 and box["y"] >= 0
+            and box["x"] + box["width"] <= viewport["width"] and box["y"] + box["height"] <= viewport["height"])
+
+
+def _intersects(box: dict | None, viewport: dict) -> bool:
+    """Whether some of the bounding ``box`` is within the ``viewport``."""
+    return (box is not None and box["width"] > 0 and box["height"] > 0
+            and box["x"] < viewport["width"] and box["x"] + box["width"] > 0
+            and box["y"] < viewport["height"] and box["y"] + box["height"] > 0)
+
+
+def _sidebar_width(page) -> float:
+    box = page.locator("[data-testid='stSidebar']").bounding_box()
+    return 0.0 if box is None else box["width"]
+
+
+def test_projector_every_lesson_step_fits_with_back_and_next_on_screen(server, browser):
+    context = browser.new_context(viewport=PROJECTOR)
+    try:
+        page = context.new_page()
+        page.goto(page_url(server.base, "learn", "step=1"))
+        for number in range(1, len(LESSON) + 1):
+            step = page.locator(f".{CSS_KEY_PREFIX}{LESSON_KEY_PREFIX}{number}")
+            step.wait_for(timeout=120_000)
+            wait_until_idle(page, ready="learn")
+            page.wait_for_function(SETTLED_JS, polling=200, timeout=60_000)
+            assert page.locator("h1").first.inner_text() == LESSON[number - 1].title
+            assert page.evaluate(SCROLLED_JS) == [0, 0]
+            assert _inside(step.bounding_box(), PROJECTOR), f"step {number} is taller than the screen"
+            for name in ("Back", "Next"):
+                box = page.get_by_role("button", name=name).bounding_box()
+                assert _inside(box, PROJECTOR), f"step {number}: {name} is off screen at {box}"
+                assert box["height"] >= TAP_TARGET_PX
+            assert _sidebar_width(page) <= 4, f"step {number}: the sidebar is open"
+            no_exceptions(page)
+            if number < len(LESSON):
+                page.get_by_role("button", name="Next").click()
+        page.get_by_role("button", name="Leave the lesson").click()
+        wait_until_idle(page, ready="learn")
+        page.locator("h1").filter(has_text="Learn:").wait_for()
+        assert _sidebar_width(page) > 200  # the page list is back outside the lesson
+    finally:
+        context.close()
+
+
+def test_phone_train_brings_the_live_view_into_sight(server, browser):
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(page_url(server.base, "train", f"{RECIPE}&iterations=60"))
+        wait_until_idle(page, ready="train")
+        train = page.get_by_role("button", name="Train", exact=True)
+        assert train.bounding_box()["height"] >= TAP_TARGET_PX
+        train.tap()  # on screen already: tapping it does not scroll
+        running = page.locator(status_selector("running"))
+        running.wait_for(timeout=RESULT_TIMEOUT_MS)
+        assert page.evaluate(SCROLLED_JS) == [0, 0]
+        assert _intersects(running.bounding_box(), PHONE), f"the live view is at {running.bounding_box()}"
+        # The live view's tick before may linger in the page for a moment, hidden (0 px high).
+        stops = [height for height in page.locator(f".{CSS_KEY_PREFIX}{STOP_KEY} button").evaluate_all(
+            "buttons => buttons.map(button => button.getBoundingClientRect().height)") if height]
+        assert stops and min(stops) >= TAP_TARGET_PX, stops
+        finished = page.locator(status_selector("completed"))
+        finished.wait_for(timeout=RESULT_TIMEOUT_MS)
+        assert page.evaluate(SCROLLED_JS) == [0, 0]
+        assert _intersects(finished.bounding_box(), PHONE), f"the result is at {finished.bounding_box()}"
+        no_exceptions(page)
+    finally:
+        context.close()
+
+
+def test_phone_compare_shows_every_recipe_chip_whole(server, browser):
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(page_url(server.base, "compare"))
+        wait_until_idle(page, ready="compare")
+        chips = page.locator(f".{CSS_KEY_PREFIX}compare_archs button")
+        # Each chip and everything in it shows its whole text: nothing cut, nothing scrolled.
+        shown = chips.evaluate_all("""chips => chips.map(chip => ({
+            text: chip.innerText.trim(),
+            cut: [chip, ...chip.querySelectorAll("*")].some(part => part.scrollWidth > part.clientWidth + 1),
+            right: chip.getBoundingClientRect().right,
+        }))""")
+        assert sorted(chip["text"] for chip in shown) == sorted(ARCHITECTURE_NAMES.values())
+        for chip in shown:
+            assert not chip["cut"] and chip["right"] <= PHONE["width"], chip
+        no_exceptions(page)
+    finally:
+        context.close()
