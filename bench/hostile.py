@@ -21,7 +21,7 @@ import statistics
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from tests.harness import (
     ARTIFACTS,
@@ -79,17 +79,23 @@ class Attacker:
         self._executor.shutdown()
 
 
-def victim_seconds(browser, server: Server, iterations: int, started: threading.Event | None = None) -> float:
-    """A new visitor opens the recipe and, once ``started`` is set (at once without it), clicks
-    Train; returns the seconds from the click to the completed run."""
+def victim_seconds(browser, server: Server, iterations: int, attack: Future | None = None,
+                   started: threading.Event | None = None) -> float:
+    """A new visitor opens the recipe and, once ``attack`` has set ``started`` (at once without an
+    attack), clicks Train; returns the seconds from the click to the completed run."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(NAVIGATION_TIMEOUT_MS)
     try:
         page = context.new_page()
         page.goto(page_url(server.base, "train", f"{RECIPE}&iterations={iterations}"))
         wait_until_idle(page, ready="train", timeout_ms=ANSWER_TIMEOUT_MS)
-        if started is not None and not started.wait(BEGIN_TIMEOUT_SECONDS):
-            raise RuntimeError("the attack never began")
+        deadline = time.monotonic() + BEGIN_TIMEOUT_SECONDS
+        while attack is not None and not started.wait(0.5):
+            if attack.done():
+                attack.result()  # the attack's own error, raised here
+                raise RuntimeError("the attack ended without beginning")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the attack never began")
         clicked = time.perf_counter()
         page.get_by_role("button", name="Train", exact=True).click()
         page.wait_for_selector(status_selector("completed"), timeout=ANSWER_TIMEOUT_MS)
@@ -117,7 +123,7 @@ def measure(server: Server, browser, attacker: Attacker, name: str, iterations: 
 
     attack = attacker.submit(ATTACKS[name], server, begin)
     try:
-        attacked = victim_seconds(browser, server, iterations, started)
+        attacked = victim_seconds(browser, server, iterations, attack, started)
         sentence = attack.result(timeout=ANSWER_TIMEOUT_MS / 1000)
     finally:
         health.stop()
