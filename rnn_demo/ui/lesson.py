@@ -33,7 +33,7 @@ LESSON_GRADIENTS_HEIGHT = 340  # px: the chart and the sentence under it fit und
 # (1280×720) a whole step, its Back/Next on top, fits the screen: the page's top padding
 # shrinks to the height of Streamlit's header, and the title takes one line.
 LESSON_CSS = """<style>
-[data-testid="stMainBlockContainer"]:has([class*="st-key-lesson-step-"]) { padding-top: 3.5rem !important; }
+[data-testid="stMainBlockContainer"]:has([class*="st-key-lesson-step-"]) { padding-top: 4rem !important; }
 [class*="st-key-lesson-step-"] p, [class*="st-key-lesson-step-"] li {
     font-size: 1.4rem !important; line-height: 1.4 !important; color: #0a0a0a !important; }
 [class*="st-key-lesson-step-"] h1 { font-size: 2.4rem !important; padding: 0.25rem 0 0 !important;
