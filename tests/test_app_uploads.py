@@ -96,9 +96,13 @@ def test_an_upload_wider_than_the_hosts_cap_is_refused_from_its_config(good_uplo
     monkeypatch.setenv("RNN_DEMO_MAX_HIDDEN", "32")  # the upload's GRU has 64 units
     resources.host_limits.clear()
     try:
-        at = upload(open_page("draw"), "wide.keras", good_upload)
+        at = open_page("draw")
+        reads_before = resources.worker_pool().status().jobs.get("read_upload", 0)
+        upload(at, "wide.keras", good_upload)
         assert "its GRU layer has 64 units; this server reads 1 to 32" in messages(at)
         assert all("wide.keras" not in label for label in model_labels(at))
+        # Refused in the web process, from the file's config: no worker was asked.
+        assert resources.worker_pool().status().jobs.get("read_upload", 0) == reads_before
     finally:
         resources.host_limits.clear()
 

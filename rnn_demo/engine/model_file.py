@@ -6,12 +6,14 @@ such a file from the zip's directory (member count, sizes, compression ratio)
 before any member is read; :func:`check_architecture` counts the model's
 recurrent layers, hidden units and parameters from ``config.json`` against a
 host's :class:`ModelCaps` before Keras builds a weight; :func:`validate_metadata`
-types ``rnn_demo.json`` field by field. No Keras here: these run first, and
-anywhere. See docs/hosting.md.
+types ``rnn_demo.json`` field by field; :func:`check_model_file` runs them all.
+No Keras here: these run first, and anywhere (the web process checks an upload
+before any worker sees it). See docs/hosting.md.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -19,6 +21,7 @@ import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from rnn_demo.config import ARCHITECTURES, BOUNDS, DATASETS, ConfigError, TrainConfig
 from rnn_demo.errors import UserError
@@ -94,18 +97,49 @@ class ModelCaps:
         return WEIGHT_FILE_BYTES_PER_PARAMETER * self.max_parameters + WEIGHT_FILE_OVERHEAD
 
 
-def check_member_count(path: Path, name: str) -> None:
-    """Refuse a zip whose end record counts over :data:`MAX_MEMBERS` members, before
-    ``zipfile`` parses its directory (200,000 empty members in 17 MB cost 116 MiB and 3 s).
+def check_size(name: str, size: int, max_bytes: int | None) -> None:
+    """Refuse an empty file, or one over ``max_bytes`` (a host's upload limit)."""
+    if size == 0:
+        raise ModelFileError(f"{name}: the file is empty")
+    if max_bytes is not None and size > max_bytes:
+        raise ModelFileError(
+            f"{name}: {size / 2**20:.1f} MiB is over this server's {max_bytes / 2**20:.1f} MiB limit"
+        )
+
+
+def check_model_file(source: Path | bytes, name: str, caps: ModelCaps, max_bytes: int | None = None) -> dict:
+    """Every check that needs no Keras, on a file (``source``: its path or its bytes):
+    size, zip directory, architecture against ``caps``; the typed metadata (``{}``: none)."""
+    check_size(name, source.stat().st_size if isinstance(source, Path) else len(source), max_bytes)
+    with open(source, "rb") if isinstance(source, Path) else io.BytesIO(source) as stream:
+        if not zipfile.is_zipfile(stream):
+            raise ModelFileError(f"{name}: not a Keras .keras model file (it is not a zip archive)")
+        check_member_count(stream, name)
+        try:
+            with zipfile.ZipFile(stream) as archive:
+                check_archive(archive, name, caps)
+                if CONFIG_ENTRY not in archive.namelist():
+                    raise ModelFileError(f"{name}: not a Keras .keras model file (no config.json inside)")
+                check_architecture(read_json(archive, CONFIG_ENTRY, name), name, caps)
+                if METADATA_ENTRY not in archive.namelist():
+                    return {}
+                return validate_metadata(read_json(archive, METADATA_ENTRY, name), name)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as error:
+            raise ModelFileError(f"{name}: damaged model file ({error})") from error
+
+
+def check_member_count(stream: BinaryIO, name: str) -> None:
+    """Refuse a zip (``stream``, seekable) whose end record counts over :data:`MAX_MEMBERS`
+    members, before ``zipfile`` parses its directory (200,000 empty members in 17 MB
+    cost 116 MiB and 3 s).
 
     Finds the end record as ``zipfile`` does: at the very end, else the last one
     within a comment's reach (64 KiB).
     """
-    with open(path, "rb") as stream:
-        stream.seek(0, os.SEEK_END)
-        size = stream.tell()
-        stream.seek(max(0, size - END_RECORD_SIZE - 2**16))
-        tail = stream.read()
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(max(0, size - END_RECORD_SIZE - 2**16))
+    tail = stream.read()
     start = len(tail) - END_RECORD_SIZE
     if not tail[start:].startswith(END_RECORD_SIGNATURE):
         start = tail.rfind(END_RECORD_SIGNATURE)

@@ -24,16 +24,12 @@ from pathlib import Path
 import keras
 
 from rnn_demo.engine.model_file import (
-    CONFIG_ENTRY,
     METADATA_ENTRY,
     UPLOAD_FOLDER_PREFIX,
     ModelCaps,
     ModelFileError,
-    check_architecture,
-    check_archive,
-    check_member_count,
-    read_json,
-    validate_metadata,
+    check_model_file,
+    check_size,
 )
 from rnn_demo.engine.models import CLASSES, INPUTS_PER_STEP, TIMESTEPS
 from rnn_demo.twins.model import NumpyModel
@@ -88,21 +84,7 @@ def load_model(
     name = display_name or path.name
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
-    _check_size(name, path.stat().st_size, max_bytes)
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{name}: not a Keras .keras model file (it is not a zip archive)")
-    check_member_count(path, name)
-    metadata: dict = {}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            check_archive(archive, name, caps or ModelCaps())
-            if CONFIG_ENTRY not in archive.namelist():
-                raise ModelFileError(f"{name}: not a Keras .keras model file (no config.json inside)")
-            check_architecture(read_json(archive, CONFIG_ENTRY, name), name, caps or ModelCaps())
-            if METADATA_ENTRY in archive.namelist():
-                metadata = validate_metadata(read_json(archive, METADATA_ENTRY, name), name)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as error:
-        raise ModelFileError(f"{name}: damaged model file ({error})") from error
+    metadata = check_model_file(path, name, caps or ModelCaps(), max_bytes)
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - Keras raises many types; all mean "refused"
@@ -122,21 +104,12 @@ def load_model_bytes(data: bytes, name: str, *, max_bytes: int | None = None,
     no other visitor can ever reach the file. Its name carries this process's
     id: if the process is killed mid-load, its pool removes the folder.
     """
-    _check_size(name, len(data), max_bytes)
+    check_size(name, len(data), max_bytes)
     with tempfile.TemporaryDirectory(prefix=f"{UPLOAD_FOLDER_PREFIX}{os.getpid()}_") as folder:
         path = Path(folder) / "upload.keras"
         path.write_bytes(data)
         loaded = load_model(path, display_name=name, caps=caps)
     return LoadedModel(loaded.model, loaded.metadata, Path(name))
-
-
-def _check_size(name: str, size: int, max_bytes: int | None) -> None:
-    if size == 0:
-        raise ModelFileError(f"{name}: the file is empty")
-    if max_bytes is not None and size > max_bytes:
-        raise ModelFileError(
-            f"{name}: {size / 2**20:.1f} MiB is over this server's {max_bytes / 2**20:.1f} MiB limit"
-        )
 
 
 def check_model_shape(model: keras.Model, name: str) -> None:

@@ -24,7 +24,7 @@ from rnn_demo.app.limits import HostLimits, UploadAllowance
 from rnn_demo.app.models import InteractiveModel, run_label, uploaded_interactive_model
 from rnn_demo.app.shipped import SHIPPED_ARCHITECTURES
 from rnn_demo.data.sources import Dataset
-from rnn_demo.engine.model_file import ModelCaps
+from rnn_demo.engine.model_file import ModelCaps, check_model_file
 from rnn_demo.errors import UserError
 from rnn_demo.store import RunNotFound
 from rnn_demo.ui import runs
@@ -248,11 +248,16 @@ def _upload_slot() -> Iterator[None]:
 
 
 def _load_upload(data: bytes, name: str, key: str, limits: HostLimits) -> InteractiveModel | _StoredUpload | str:
-    """The upload kept as a run (or, with no store, the model for this tab), or why it was refused."""
+    """The upload kept as a run (or, with no store, the model for this tab), or why it was refused.
+
+    What can be refused without Keras is refused here, so that a hostile file never
+    takes a worker from a training (nor makes the pool replace the worker it failed in).
+    """
+    caps = ModelCaps(limits.max_hidden_units, limits.max_layers)
     try:
+        check_model_file(data, name, caps, limits.max_upload_bytes)
         arrays, metadata = worker_pool().run(
-            "read_upload", data, name, limits.max_upload_bytes,
-            get_dataset("mnist").valid_sequences[:32], ModelCaps(limits.max_hidden_units, limits.max_layers),
+            "read_upload", data, name, limits.max_upload_bytes, get_dataset("mnist").valid_sequences[:32], caps,
             timeout=UPLOAD_SECONDS, wait_for_worker=SHORT_JOB_WAIT_SECONDS,
         )
     except UserError as error:
