@@ -100,6 +100,11 @@ def test_inside_a_bidirectional_model_shows_both_directions(server, page):
     tabs = page.get_by_role("tab")
     assert tabs.filter(has_text="Forward: reads down").count() == 1
     assert tabs.filter(has_text="Backward: reads up").count() == 1
+    # Only the open tab's heatmap is drawn; choosing the other direction draws its own.
+    backward = "Heatmap of hidden state h (Backward: reads up"
+    assert page.get_by_role("figure", name=backward).count() == 0
+    tabs.filter(has_text="Backward: reads up").click()
+    page.get_by_role("figure", name=backward).wait_for(timeout=60_000)
     no_exceptions(page)
     screenshot(page, "inside-birnn")
 

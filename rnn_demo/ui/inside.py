@@ -43,8 +43,13 @@ from rnn_demo.views.teaching import (
 )
 
 
+@st.fragment
 def layer_views(trace: ModelTrace) -> None:
-    """Tabs: one per layer and direction; inside, one tab per array with its equation."""
+    """Tabs: one per layer and direction; inside, one tab per array with its equation.
+
+    Only the open tab's chart is built and sent (a deep GRU has twelve): choosing a
+    tab reruns this fragment alone, and draws that one.
+    """
     layer_count = len({layer.name for layer in trace.layers})
     bidirectional = any(layer.direction == "backward" for layer in trace.layers)
     titles = []
@@ -54,7 +59,10 @@ def layer_views(trace: ModelTrace) -> None:
         if bidirectional:
             parts.append("Backward: reads up" if layer.direction == "backward" else "Forward: reads down")
         titles.append(" · ".join([*(parts or ["Recurrent layer"]), layer.kind.upper()]))
-    for tab, layer, title in zip(st.tabs(titles), trace.layers, titles, strict=True):
+    layer_tabs = st.tabs(titles, key="inside_layer_tab", on_change="rerun")
+    for tab, layer, title in zip(layer_tabs, trace.layers, titles, strict=True):
+        if not tab.open:
+            continue
         with tab:
             if layer.direction == "backward":
                 st.caption(
@@ -63,7 +71,10 @@ def layer_views(trace: ModelTrace) -> None:
                 )
             names = [name for name in ARRAY_ORDER if name in layer.arrays]
             labels = [array_label(layer.kind, name) for name in names]
-            for array_tab, name, label in zip(st.tabs(labels), names, labels, strict=True):
+            array_tabs = st.tabs(labels, key=f"inside_array_tab_{title}", on_change="rerun")
+            for array_tab, name, label in zip(array_tabs, names, labels, strict=True):
+                if not array_tab.open:
+                    continue
                 with array_tab:
                     equation, sentence = array_note(layer.kind, name)
                     if equation:  # above the chart: a long equation has no room beside it
