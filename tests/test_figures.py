@@ -97,8 +97,17 @@ def test_compare_figure_overlays_one_group_per_run():
 
 def test_sequence_figure_labels_all_sixteen_timesteps():
     figure = figures.sequence_figure(IMAGE)
-    labels = [note.text for note in figure.layout.annotations if note.text.startswith("t=")]
-    assert len(labels) == 16 and labels[0].startswith("t=1 ") and labels[-1].startswith("t=16 ")
+    rows = figure.layout.yaxis2  # the rows pulled apart, each labelled on the right
+    assert list(rows.tickvals) == list(range(1, 17)) and rows.side == "right"
+    assert rows.ticktext[0].startswith("t=1 ") and rows.ticktext[-1].startswith("t=16 ")
+
+
+def test_every_figure_sets_the_one_font_size_and_titles_wrap_only_our_words():
+    figure = inside_figures.state_figure(IMAGE, RNG.normal(size=(16, 8)), "hidden", "layer 1: hidden state h")
+    assert figure.layout.font.size == figures.FONT_SIZE == 16
+    assert figure.layout.title.text == "layer 1: hidden<br>state h"
+    assert figure.layout.margin.t >= 14 + 2 * figures.LINE_PX  # room for both lines
+    assert figures.wrapped("a b c", 3) == "a b<br>c" and figures.wrapped("unbreakable", 3) == "unbreakable"
 
 
 def test_figures_do_not_import_streamlit():

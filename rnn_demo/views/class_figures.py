@@ -35,7 +35,6 @@ def board_curves_figure(runs: Sequence[dict], *, height: int = 420) -> go.Figure
         shown.add(recipe)
     figure.update_xaxes(title_text="iteration")
     figure.update_yaxes(title_text="validation accuracy", tickformat=".0%", rangemode="tozero")
-    apply_layout(figure, height=height)
-    figure.update_layout(font={"size": BOARD_FONT}, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom",
-                                                            "x": 0})
+    apply_layout(figure, height=height, font_size=BOARD_FONT)
+    figure.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
     return figure

@@ -42,17 +42,63 @@ LOSS_COLOUR, VALIDATION_COLOUR, ACCURACY_COLOUR = LINE_COLOURS[:3]
 # One colour per architecture, so the same recipe looks the same everywhere.
 ARCH_COLOURS = dict(zip(ARCHITECTURES, LINE_COLOURS, strict=False))
 ROWS = np.arange(1, 17)  # rows and timesteps, from 1
+# Every chart's text, in px: ticks, axis titles, legends, colour bars, annotations. 16 px is
+# what a class reads on a projector at 1280×720 (tests/test_browser_chart_text.py checks it);
+# titles are a little larger. Subplot titles are Plotly's 16 px already.
+FONT_SIZE = 16
+TITLE_SIZE = 18
+LINE_PX = 24  # one line of a title at TITLE_SIZE, with its spacing
 
 
-def apply_layout(figure: go.Figure, *, height: int, title: str | None = None, top: int | None = None) -> go.Figure:
-    """Shared layout; ``top`` margin defaults to room for a title or subplot titles."""
-    has_titles = title or figure.layout.annotations
+def wrapped(text: str, characters: int = 20) -> str:
+    """Our own fixed ``text`` (never a visitor's) broken with ``<br>`` into lines of about
+    ``characters``, so that a title fits a narrow chart instead of running off its edge."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= characters:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def _title_lines(figure: go.Figure, title: str | None) -> int:
+    """Lines in the tallest of ``title`` and the figure's annotations (its subplot titles); 0: none."""
+    texts = [title] if title else []
+    texts += [note.text for note in figure.layout.annotations if note.text]
+    return max((text.count("<br>") + 1 for text in texts), default=0)
+
+
+def apply_layout(figure: go.Figure, *, height: int, title: str | None = None, top: int | None = None,
+                 font_size: int = FONT_SIZE) -> go.Figure:
+    """Shared layout: ``font_size`` text; ``top`` margin defaults to room for the lines
+    of a title or of subplot titles. Axes push the margins out for their labels (automargin).
+
+    Each kind of text gets its size by name: Streamlit's chart theme sets the axes' and
+    legends' own fonts (12 px), which a figure-wide ``layout.font`` does not override.
+    """
+    lines = _title_lines(figure, title)
+    size = {"size": font_size}
     figure.update_layout(
         height=height,
-        margin={"l": 10, "r": 10, "t": top if top is not None else (40 if has_titles else 10), "b": 10},
-        title={"text": title, "x": 0, "xanchor": "left"} if title else None,
+        font=size,
+        margin={"l": 10, "r": 10, "t": top if top is not None else 16 + LINE_PX * lines, "b": 10},
+        # Hung from the figure's top edge (a two-line title centred in the margin reached the
+        # first tick label); Plotly anchors a title's first line, so the pad makes room for the rest.
+        title={"text": title, "x": 0, "xanchor": "left", "y": 1, "yref": "container", "yanchor": "top",
+               "pad": {"t": 6 + LINE_PX * title.count("<br>")}, "font": {"size": font_size + 2}} if title else None,
         template="plotly_white",
+        legend={"font": size, "title": {"font": size}},
     )
+    for axes in (figure.update_xaxes, figure.update_yaxes):
+        axes(automargin=True, tickfont=size, title_font=size)
+    figure.update_traces(colorbar={"tickfont": size, "title": {"font": size}}, textfont=size,
+                         selector={"type": "heatmap"})
+    figure.update_traces(textfont=size, selector={"type": "scatter"})
+    for control in (*figure.layout.sliders, *figure.layout.updatemenus):
+        control.font = size
+    for slider in figure.layout.sliders:
+        slider.currentvalue.font = size
     return figure
 
 
@@ -90,7 +136,7 @@ def sequence_figure(image16: np.ndarray, *, height: int = 480) -> go.Figure:
     image16 = np.asarray(image16, dtype=float)
     figure = make_subplots(
         rows=1, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.02,
-        subplot_titles=("the 16×16 image", "…read one row per timestep"),
+        subplot_titles=("the 16×16 image", wrapped("…read one row per timestep", 16)),
     )
     figure.add_trace(image_trace(image16), row=1, col=1)
     # The same rows pulled apart: a gap after each row shows they arrive one at a time.
@@ -104,15 +150,12 @@ def sequence_figure(image16: np.ndarray, *, height: int = 480) -> go.Figure:
         ),
         row=1, col=2,
     )
-    for row in ROWS:
-        figure.add_annotation(
-            x=17.2, y=row, text=f"t={row} → x<sub>{row}</sub>", showarrow=False,
-            xanchor="left", font={"size": 11}, row=1, col=2,
-        )
     figure.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
     figure.update_yaxes(scaleanchor="x", row=1, col=1)
+    # Each row's timestep as a tick label on the right: the axis makes room for them.
+    figure.update_yaxes(showticklabels=True, side="right", tickmode="array", tickvals=ROWS,
+                        ticktext=[f"t={row} → x<sub>{row}</sub>" for row in ROWS], row=1, col=2)
     figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    figure.update_xaxes(range=[0.5, 22], row=1, col=2)
     return apply_layout(figure, height=height)
 
 
@@ -170,8 +213,9 @@ def training_curves(
     figure.update_xaxes(title_text="iteration (one minibatch)", range=[0, iterations] if iterations else None)
     figure.update_yaxes(title_text="cross-entropy loss", rangemode="tozero", secondary_y=False)
     # Round ticks of its own (not the loss axis's grid lines shared out as 21 %, 41 %, …).
+    # Its labels stand off the axis: "0%" sat on the iteration axis's last label.
     figure.update_yaxes(title_text="accuracy", range=[0, 1], tickformat=".0%", tickmode="array",
-                        tickvals=[0, 0.25, 0.5, 0.75, 1], showgrid=False, secondary_y=True)
+                        tickvals=[0, 0.25, 0.5, 0.75, 1], showgrid=False, ticklabelstandoff=8, secondary_y=True)
     figure.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
     return apply_layout(figure, height=height)
 

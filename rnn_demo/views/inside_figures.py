@@ -18,11 +18,13 @@ from rnn_demo.views.figures import (
     BAR_COLOUR,
     CLASS_COLOURS,
     LINE_COLOURS,
+    LINE_PX,
     PROBABILITY,
     ROWS,
     apply_layout,
     image_trace,
     row_axis,
+    wrapped,
 )
 
 # Both scales are perceptually uniform and readable with any colour vision:
@@ -60,15 +62,16 @@ def state_figure(image16: np.ndarray, values: np.ndarray, name: str, label: str,
     """
     values = np.asarray(values, dtype=float)
     units = values.shape[1]
-    figure = make_subplots(
-        rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.02,
-        column_widths=[0.2, 0.8], subplot_titles=("input rows", label),
-    )
+    # The label titles the figure, not the wide panel: a subplot title is centred over its
+    # panel and ran into the narrow input panel's. The colour bar lies under the panels, so
+    # the heatmap keeps the width of a narrow column (a lesson step shows three side by side).
+    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.03, column_widths=[0.2, 0.8])
     figure.add_trace(image_trace(np.asarray(image16, dtype=float)), row=1, col=1)
     figure.add_trace(
         go.Heatmap(
             z=values, x=np.arange(1, units + 1), y=ROWS,
-            colorbar={"thickness": 12, "len": 0.9},
+            colorbar={"orientation": "h", "thickness": 10, "len": 1, "y": 0, "yref": "container",
+                      "yanchor": "bottom", "nticks": 5},
             hovertemplate="timestep %{y}, unit %{x}: %{z:.4f}<extra></extra>",
             **colour_range(name, values),
         ),
@@ -76,9 +79,9 @@ def state_figure(image16: np.ndarray, values: np.ndarray, name: str, label: str,
     )
     row_axis(figure)
     figure.update_yaxes(title_text="row = timestep", row=1, col=1)
-    figure.update_xaxes(showticklabels=False, row=1, col=1)
-    figure.update_xaxes(title_text="unit", row=1, col=2)
-    return apply_layout(figure, height=height)
+    figure.update_xaxes(showticklabels=False, title_text="input", row=1, col=1)
+    figure.update_xaxes(title_text="unit", nticks=4, row=1, col=2)
+    return apply_layout(figure, height=height, title=wrapped(label))
 
 
 def readout_figure(
@@ -87,9 +90,9 @@ def readout_figure(
     row_importance: np.ndarray,
     class_names: Sequence[str],
     *,
-    height: int = 380,
+    height: int = 500,
 ) -> go.Figure:
-    """How the prediction forms, row by row.
+    """How the prediction forms, row by row (tall enough that each row holds a line of text).
 
     ``readout_probabilities`` ``(16, 10)``: row t = class probabilities if the
     image ended after row t. ``row_importance`` ``(16,)``: drop in the predicted
@@ -100,13 +103,13 @@ def readout_figure(
     importance = np.asarray(row_importance, dtype=float)
     figure = make_subplots(
         rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.03, column_widths=[0.22, 0.5, 0.28],
-        subplot_titles=("input rows", "prediction if the image ended here", "row importance"),
+        subplot_titles=("input", "prediction (%)<br>if it ended here", "row<br>importance"),
     )
     figure.add_trace(image_trace(np.asarray(image16, dtype=float)), row=1, col=1)
     figure.add_trace(
         go.Heatmap(
             z=readout, x=names, y=ROWS, colorscale=PROBABILITY, zmin=0, zmax=1,
-            text=np.where(readout >= 0.5, np.vectorize(lambda value: f"{value:.0%}")(readout), ""),
+            text=np.where(readout >= 0.5, np.vectorize(lambda value: f"{100 * value:.0f}")(readout), ""),
             texttemplate="%{text}", showscale=False,
             hovertemplate="after row %{y}: P(%{x}) = %{z:.4f}<extra></extra>",
         ),
@@ -123,8 +126,11 @@ def readout_figure(
     row_axis(figure)
     figure.update_yaxes(title_text="row = timestep", row=1, col=1)
     figure.update_xaxes(showticklabels=False, row=1, col=1)
-    figure.update_xaxes(type="category", title_text="class", row=1, col=2)
-    figure.update_xaxes(title_text="probability drop", zeroline=True, row=1, col=3)
+    # A blank column's width on each side: a sure answer's number in the first or last
+    # class's column is wider than the column on a phone, and the plot area would cut it.
+    figure.update_xaxes(type="category", title_text="class", range=[-1.5, len(names) + 0.5], row=1, col=2)
+    figure.update_xaxes(nticks=3, row=1, col=3)
+    figure.update_xaxes(title_text="probability<br>drop", zeroline=True, row=1, col=3)
     figure.update_layout(showlegend=False)
     return apply_layout(figure, height=height)
 
@@ -133,6 +139,20 @@ def _positive(values) -> np.ndarray:
     """``values`` as floats with zeros and non-finite entries as NaN: a log axis has no 0."""
     values = np.asarray(values, dtype=float)
     return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _decades(values: np.ndarray, most: int = 3) -> tuple[list[int], list[str]]:
+    """Powers of ten spanning ``values``' finite entries, at most ``most`` of them, and their
+    labels ("10⁻³"): Plotly's own log ticks print 2 and 5 between decades at 9 px."""
+    finite = values[np.isfinite(values)]
+    low, high = (int(np.floor(np.log10(finite.min()))), int(np.ceil(np.log10(finite.max())))) if finite.size else (0, 1)
+    high = max(high, low + 1)
+    step = int(np.ceil((high - low) / (most - 1)))
+    exponents = list(range(low, high + step, step))
+    return exponents, [f"10{str(power).translate(SUPERSCRIPTS)}" for power in exponents]
 
 
 def gradient_norms_figure(models: Sequence[dict], *, height: int = 420) -> go.Figure:
@@ -146,7 +166,7 @@ def gradient_norms_figure(models: Sequence[dict], *, height: int = 420) -> go.Fi
     its colour in every panel.
     """
     figure = make_subplots(
-        rows=1, cols=len(models), shared_yaxes=True, horizontal_spacing=0.04,
+        rows=1, cols=len(models), shared_yaxes=True, horizontal_spacing=0.12,
         subplot_titles=[model["title"] for model in models],
     )
     colours: dict[str, str] = {}
@@ -174,8 +194,15 @@ def gradient_norms_figure(models: Sequence[dict], *, height: int = 420) -> go.Fi
             add(column, "x input rows", model["input"], {"color": INPUT_COLOUR, "width": 1.5}, "‖∂L/∂x_t‖")
     row_axis(figure)
     figure.update_yaxes(title_text="row = timestep", row=1, col=1)
-    figure.update_xaxes(type="log", dtick="D2", title_text="gradient norm (log)", matches="x")
-    figure.update_layout(legend={"orientation": "h", "y": -0.22, "yanchor": "top", "x": 0})
+    every = [_positive(norms) for model in models for part in ("hidden", "cell") for norms in model.get(part, {}).values()]
+    every += [_positive(model["input"]) for model in models if model.get("input") is not None]
+    exponents, labels = _decades(np.concatenate(every) if every else np.ones(1))
+    figure.update_xaxes(type="log", range=[exponents[0], exponents[-1]], tickmode="array",
+                        tickvals=[10.0 ** power for power in exponents], ticktext=labels,
+                        title_text="gradient norm (log)", matches="x")
+    # Far enough below the panels that a legend wrapped onto three lines (a phone) clears
+    # the axis titles; Plotly grows the bottom margin to hold it.
+    figure.update_layout(legend={"orientation": "h", "y": -0.4, "yanchor": "top", "x": 0})
     return apply_layout(figure, height=height)
 
 
@@ -215,11 +242,12 @@ def state_plane_figure(
     symbols = ["circle-open"] + ["circle"] * (len(path) - 2) + ["star"]
     figure.add_trace(
         go.Scatter(
-            x=path[:, 0], y=path[:, 1], name="this digit, row by row", mode="lines+markers+text",
+            # The row read is in each point's hover, not printed beside it: 16 labels along
+            # a path that starts in a huddle were printed over each other.
+            x=path[:, 0], y=path[:, 1], name="this digit, row by row", mode="lines+markers",
             line={"color": "black", "width": 1.5}, text=[str(row) for row in rows],
-            textposition="top center", textfont={"size": 10},
             marker={"color": "black", "size": sizes, "symbol": symbols[: len(path)]},
-            customdata=rows, hovertemplate="after row %{customdata}: (%{x:.2f}, %{y:.2f})<extra></extra>",
+            hovertemplate="after row %{text}: (%{x:.2f}, %{y:.2f})<extra></extra>",
         )
     )
     titles = ["PC 1", "PC 2"]
@@ -229,6 +257,12 @@ def state_plane_figure(
     figure.update_yaxes(title_text=titles[1], zeroline=False, scaleanchor="x")
     figure.update_layout(legend={"title": {"text": "class"}})
     return apply_layout(figure, height=height)
+
+
+# Below the step-through's panels, in px from their bottom: the axes' ticks and titles, then
+# the play and pause buttons, then the slider on a line of its own (beside the buttons its
+# "after row t" ran into them on a phone).
+BUTTONS_PX, SLIDER_PX, BELOW_PX = 66, 110, 190
 
 
 def _row_outline(row: int, width: int) -> go.Scatter:
@@ -249,7 +283,7 @@ def step_through_figure(
     state_name: str = "hidden",
     state_label: str = "hidden state h",
     frame_ms: int = 500,
-    height: int = 420,
+    height: int = 480,
 ) -> go.Figure:
     """Reading the image one row at a time, as a Plotly animation of 16 frames.
 
@@ -269,9 +303,12 @@ def step_through_figure(
     names = [str(name) for name in class_names]
     scale = colour_range(state_name, states)
     figure = make_subplots(
-        rows=1, cols=3, column_widths=[0.25, 0.45, 0.3], horizontal_spacing=0.06,
-        subplot_titles=("input: row t is read", state_label, "prediction after row t"),
+        rows=1, cols=3, column_widths=[0.25, 0.45, 0.3], horizontal_spacing=0.1,
+        subplot_titles=("input:<br>row t is read", wrapped(state_label, 14), "prediction<br>after row t"),
     )
+    # The colour bar stands in the gap after the states; the bars' ticks are on their right,
+    # so its numbers never sit beside the bars' percentages ("0.6" + "60%" read "0.660%").
+    colour_bar_x = figure.layout.xaxis2.domain[1] + 0.01
 
     def moving_traces(row: int) -> list:
         filled = np.where(np.arange(1, timesteps + 1)[:, None] <= row, states, np.nan)
@@ -281,7 +318,8 @@ def step_through_figure(
             _row_outline(row, image16.shape[1]),
             go.Heatmap(
                 z=filled, x=np.arange(1, units + 1), y=ROWS[:timesteps], hoverongaps=False,
-                colorbar={"thickness": 10, "len": 0.8, "x": 0.66},
+                colorbar={"thickness": 10, "len": 0.8, "x": colour_bar_x, "xanchor": "left", "xpad": 2,
+                          "nticks": 3},
                 hovertemplate="row %{y}, unit %{x}: %{z:.4f}<extra></extra>", **scale,
             ),
             go.Bar(
@@ -300,20 +338,21 @@ def step_through_figure(
     figure.frames = [
         go.Frame(name=str(row), data=moving_traces(row), traces=[1, 2, 3]) for row in range(1, timesteps + 1)
     ]
+    plot_height = height - BELOW_PX - 16 - 2 * LINE_PX  # what apply_layout leaves for two-line titles
     play = {"frame": {"duration": frame_ms, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
     pause = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate", "transition": {"duration": 0}}
     figure.update_layout(
         updatemenus=[{
             "type": "buttons", "direction": "left", "showactive": False,
-            "x": 0, "y": -0.2, "xanchor": "left", "yanchor": "top",
+            "x": 0, "y": -BUTTONS_PX / plot_height, "xanchor": "left", "yanchor": "top",
             "buttons": [
                 {"label": "▶ play", "method": "animate", "args": [None, play]},
                 {"label": "❚❚ pause", "method": "animate", "args": [[None], pause]},
             ],
         }],
         sliders=[{
-            "active": 0, "x": 0.2, "len": 0.8, "y": -0.16, "yanchor": "top",
-            "currentvalue": {"prefix": "after row "},
+            "active": 0, "x": 0, "len": 1, "y": -SLIDER_PX / plot_height, "yanchor": "top",
+            "currentvalue": {"prefix": "after row ", "xanchor": "right"},
             "steps": [
                 {
                     "label": frame.name, "method": "animate",
@@ -325,11 +364,11 @@ def step_through_figure(
     )
     row_axis(figure, row=1, col=1)
     figure.update_yaxes(matches="y", autorange="reversed", showticklabels=False, row=1, col=2)
-    figure.update_yaxes(range=[0, 1.05], tickformat=".0%", row=1, col=3)
+    figure.update_yaxes(range=[0, 1.05], tickformat=".0%", side="right", nticks=3, row=1, col=3)
     figure.update_xaxes(showticklabels=False, range=[0.5, image16.shape[1] + 0.5], row=1, col=1)
     figure.update_xaxes(title_text="unit", row=1, col=2)
     figure.update_xaxes(type="category", title_text="class", row=1, col=3)
     figure.update_layout(showlegend=False)
     apply_layout(figure, height=height)
-    figure.update_layout(margin={"b": 130})  # room below for the buttons and the slider
+    figure.update_layout(margin={"b": BELOW_PX})
     return figure
