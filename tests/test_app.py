@@ -234,7 +234,14 @@ def test_inside_page_shows_every_array_of_the_lstm():
     heatmaps = [trace for figure in figures_on(at) for trace in figure.data if trace.type == "heatmap"]
     assert any(array(trace.z).shape == (16, 64) for trace in heatmaps)  # 16 timesteps × 64 units
     assert any(array(trace.z).shape == (16, 10) for trace in heatmaps)  # readout per timestep
-    assert len(at.get("latex")) >= 6  # one equation per array
+    equations = set()
+    for label in ("hidden state h", "input gate i", "forget gate f", "candidate C̃", "cell state c",
+                  "output gate o"):  # only the open tab is drawn: open each
+        at.session_state["inside_array_tab_Recurrent layer · LSTM"] = label
+        at.run()
+        assert not at.exception, [error.value for error in at.exception]
+        equations.update(latex.value for latex in at.get("latex"))
+    assert len(equations) == 6  # one equation per array
 
 
 def test_inside_shipped_model_shows_both_directions():

@@ -203,7 +203,7 @@ LESSON: tuple[LessonStep, ...] = (
          "Forget gate near 1 (yellow): keep. Near 0 (purple): forget. Its bias starts at 1, so "
          "it begins by keeping."),
         "lstm_gates", ("lstm",),
-        r"C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t, \qquad h_t = o_t \odot \tanh(C_t)",
+        r"\begin{gathered} C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t \\ h_t = o_t \odot \tanh(C_t) \end{gathered}",
     ),
     LessonStep(
         "Where the digits live",
