@@ -129,8 +129,9 @@ def test_compare_two_recipes(server, page):
     wait_until_idle(page, ready="train")
     page.goto(page_url(server.base, "compare"))
     wait_until_idle(page, ready="compare")
+    architectures = page.locator(".st-key-compare_archs")
     for name in ("Bidirectional RNN", "Deep GRU (stacked)"):  # keep the basic RNN and the LSTM
-        page.get_by_role("button", name=f"Remove {name}").click()
+        architectures.get_by_role("button", name=name, exact=True).click()  # its pill, chosen: unchoose it
         wait_until_idle(page, ready="compare")
     page.get_by_role("button", name="Train them one after another").click()
     page.wait_for_selector("[data-testid='stDataFrame']", timeout=RESULT_TIMEOUT_MS)
