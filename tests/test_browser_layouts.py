@@ -101,7 +101,7 @@ def test_phone_train_brings_the_live_view_into_sight(server, browser):
     context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
     try:
         page = context.new_page()
-        page.goto(page_url(server.base, "train", f"{RECIPE}&iterations=60"))
+        page.goto(page_url(server.base, "train", f"{RECIPE}&iterations=300"))  # long enough to see Stop
         wait_until_idle(page, ready="train")
         train = page.get_by_role("button", name="Train", exact=True)
         assert train.bounding_box()["height"] >= TAP_TARGET_PX
@@ -110,9 +110,12 @@ def test_phone_train_brings_the_live_view_into_sight(server, browser):
         running.wait_for(timeout=RESULT_TIMEOUT_MS)
         assert page.evaluate(SCROLLED_JS) == [0, 0]
         assert _intersects(running.bounding_box(), PHONE), f"the live view is at {running.bounding_box()}"
-        # The live view's tick before may linger in the page for a moment, hidden (0 px high).
-        stops = [height for height in page.locator(f".{CSS_KEY_PREFIX}{STOP_KEY} button").evaluate_all(
-            "buttons => buttons.map(button => button.getBoundingClientRect().height)") if height]
+        # Stop is drawn just after the running marker; the live view's tick before may
+        # linger in the page for a moment, hidden (0 px high).
+        stop_heights_js = (f"() => Array.from(document.querySelectorAll('.{CSS_KEY_PREFIX}{STOP_KEY} button'))"
+                           ".map(button => button.getBoundingClientRect().height).filter(height => height > 0)")
+        page.wait_for_function(f"({stop_heights_js})().length > 0", timeout=RESULT_TIMEOUT_MS)
+        stops = page.evaluate(stop_heights_js)
         assert stops and min(stops) >= TAP_TARGET_PX, stops
         finished = page.locator(status_selector("completed"))
         finished.wait_for(timeout=RESULT_TIMEOUT_MS)
