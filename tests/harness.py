@@ -19,6 +19,7 @@ Everything talks to 127.0.0.1 only.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import socket
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rnn_demo.ui.markers import (
@@ -329,6 +330,17 @@ class Server:
 def launch_chromium(playwright):
     """Debian's Chromium through a (sync or async) Playwright instance."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def visitor_page(browser, viewport: dict, *, touch: bool = False) -> Iterator:
+    """A new visitor's tab at ``viewport`` (with ``touch``: a phone's, touch events and all),
+    its browser context closed on exit whatever happens."""
+    context = browser.new_context(viewport=viewport, has_touch=touch, is_mobile=touch)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def wait_until_idle(page, timeout_ms: float = 60_000, ready: str | None = None):

@@ -27,6 +27,7 @@ from tests.harness import (
     no_exceptions,
     page_url,
     status_selector,
+    visitor_page,
     wait_until_idle,
 )
 
@@ -69,9 +70,7 @@ def _sidebar_width(page) -> float:
 
 
 def test_projector_every_lesson_step_fits_with_back_and_next_on_screen(server, browser):
-    context = browser.new_context(viewport=PROJECTOR)
-    try:
-        page = context.new_page()
+    with visitor_page(browser, PROJECTOR) as page:
         page.goto(page_url(server.base, "learn", "step=1"))
         for number in range(1, len(LESSON) + 1):
             step = page.locator(f".{CSS_KEY_PREFIX}{LESSON_KEY_PREFIX}{number}")
@@ -93,14 +92,10 @@ def test_projector_every_lesson_step_fits_with_back_and_next_on_screen(server, b
         wait_until_idle(page, ready="learn")
         page.locator("h1").filter(has_text="Learn:").wait_for()
         assert _sidebar_width(page) > 200  # the page list is back outside the lesson
-    finally:
-        context.close()
 
 
 def test_phone_train_brings_the_live_view_into_sight(server, browser):
-    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
-    try:
-        page = context.new_page()
+    with visitor_page(browser, PHONE, touch=True) as page:
         page.goto(page_url(server.base, "train", f"{RECIPE}&iterations=300"))  # long enough to see Stop
         wait_until_idle(page, ready="train")
         train = page.get_by_role("button", name="Train", exact=True)
@@ -122,14 +117,10 @@ def test_phone_train_brings_the_live_view_into_sight(server, browser):
         assert page.evaluate(SCROLLED_JS) == [0, 0]
         assert _intersects(finished.bounding_box(), PHONE), f"the result is at {finished.bounding_box()}"
         no_exceptions(page)
-    finally:
-        context.close()
 
 
 def test_phone_compare_shows_every_recipe_chip_whole(server, browser):
-    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
-    try:
-        page = context.new_page()
+    with visitor_page(browser, PHONE, touch=True) as page:
         page.goto(page_url(server.base, "compare"))
         wait_until_idle(page, ready="compare")
         chips = page.locator(f".{CSS_KEY_PREFIX}compare_archs button")
@@ -143,5 +134,3 @@ def test_phone_compare_shows_every_recipe_chip_whole(server, browser):
         for chip in shown:
             assert not chip["cut"] and chip["right"] <= PHONE["width"], chip
         no_exceptions(page)
-    finally:
-        context.close()
