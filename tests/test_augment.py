@@ -13,9 +13,11 @@ from rnn_demo.data import augment
 from rnn_demo.data.augment import (
     FRAME_CENTRE,
     MAX_SHIFT,
+    add_flags,
     augment_images,
     augmented_sequences,
     change_thickness,
+    flag_parameters,
     identity_parameters,
     iteration_parameters,
     reframe,
@@ -208,7 +210,9 @@ def test_off_feeds_the_reduced_digits_in_plan_order_on_feeds_them_augmented(embe
     train(config.replace(augment=True), embedded_digits)
     inputs = np.concatenate([x for x, _ in seen])
     labels = np.concatenate([y for _, y in seen])
-    expected = augmented_sequences(embedded_digits.x_train, plan.reshape(3, 100), seed=9, first_iteration=0)
+    expected = augmented_sequences(
+        embedded_digits.x_train, plan.reshape(3, 100), seed=9, first_iteration=0, labels=embedded_digits.y_train
+    )
     assert np.array_equal(inputs, expected)
     assert np.array_equal(labels, embedded_digits.y_train[plan])
 
@@ -220,9 +224,9 @@ def test_augmented_chunks_are_the_whole_plan_and_reproducible(embedded_digits, m
     chunks = []
     original = batches.augmented_sequences
 
-    def recording(images, plan, seed, first_iteration):
+    def recording(images, plan, seed, first_iteration, labels=None):
         chunks.append((first_iteration, len(plan)))
-        return original(images, plan, seed, first_iteration)
+        return original(images, plan, seed, first_iteration, labels)
 
     monkeypatch.setattr(batches, "augmented_sequences", recording)
     first = train(config, embedded_digits)
@@ -261,3 +265,47 @@ def test_group_size_does_not_change_the_result(embedded_digits, monkeypatch):
     reference = augmented_sequences(embedded_digits.x_train, plan, seed=2, first_iteration=10)
     monkeypatch.setattr(augment, "GROUP_IMAGES", 100)
     assert np.array_equal(reference, augmented_sequences(embedded_digits.x_train, plan, 2, 10))
+
+
+def test_flags_write_some_ones_the_european_way_and_leave_other_digits(embedded_digits):
+    """A flagged 1 gains ink up and to the left of its stick's top (and, with a
+    base, level with its foot on both sides); the other digits, and the 1s not
+    picked, come back as they were; the same seed and iteration flag the same way."""
+    images, labels = embedded_digits.x_train[:500], embedded_digits.y_train[:500]
+    flags = flag_parameters(500, seed=4, iteration=3)
+    flagged = add_flags(images, labels, flags)
+    assert flagged.dtype == np.uint8 and flagged.shape == images.shape
+    picked = (labels == 1) & flags["flag"]
+    assert picked.sum() >= 10 and ((labels == 1) & ~flags["flag"]).sum() >= 10
+    np.testing.assert_array_equal(flagged[~picked], images[~picked])
+    gained = flagged.astype(int) - images
+    assert (gained >= 0).all()
+    for index in np.flatnonzero(picked):
+        inked_rows = np.flatnonzero((images[index] >= 128).any(axis=1))
+        top, foot = inked_rows[0], inked_rows[-1]
+        top_column = np.flatnonzero(images[index, top] >= 128).mean()
+        # The flag: new ink left of where the stick starts, in the stick's upper half.
+        upper_left = gained[index, : (top + foot) // 2 + 1, : int(top_column)]
+        assert upper_left.sum() > 255 * 3, index
+        if flags["base"][index]:
+            foot_columns = np.flatnonzero(images[index, foot] >= 128)
+            low = gained[index, foot - 3 :]
+            assert low[:, : foot_columns.min()].sum() > 255 and low[:, foot_columns.max() + 1 :].sum() > 255, index
+    assert flags["base"][picked].any() and not flags["base"][~flags["flag"]].any()
+    again = add_flags(images, labels, flag_parameters(500, seed=4, iteration=3))
+    np.testing.assert_array_equal(again, flagged)
+    assert not np.array_equal(add_flags(images, labels, flag_parameters(500, seed=4, iteration=4)), flagged)
+
+
+def test_sequences_without_labels_are_those_before_flags_existed(embedded_digits):
+    """Labels turn the flags on; without them (the temperature fit's digits)
+    a batch is what it was, and the flags change only the 1s in it."""
+    plan = batch_plan(embedded_digits.n_train, 500, 2, seed=0)
+    plain = augmented_sequences(embedded_digits.x_train, plan, seed=0, first_iteration=0)
+    with_flags = augmented_sequences(
+        embedded_digits.x_train, plan, seed=0, first_iteration=0, labels=embedded_digits.y_train
+    )
+    changed = np.abs(with_flags - plain).sum(axis=(1, 2)) > 0
+    ones = embedded_digits.y_train[plan.reshape(-1)] == 1
+    assert changed.any() and not changed[~ones].any()
+    assert 0.3 < changed[ones].mean() < 0.7  # FLAG_SHARE of the 1s

@@ -51,7 +51,7 @@ def minibatches(config: TrainConfig, dataset: Dataset, plan: np.ndarray) -> Iter
 
     def prepare(start: int) -> np.ndarray:
         chunk = plan[start : start + AUGMENT_CHUNK_ITERATIONS]
-        return augmented_sequences(dataset.x_train, chunk, config.seed, start)
+        return augmented_sequences(dataset.x_train, chunk, config.seed, start, labels=dataset.y_train)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="augment") as worker:
         upcoming = worker.submit(prepare, 0)
