@@ -308,4 +308,4 @@ def test_sequences_without_labels_are_those_before_flags_existed(embedded_digits
     changed = np.abs(with_flags - plain).sum(axis=(1, 2)) > 0
     ones = embedded_digits.y_train[plan.reshape(-1)] == 1
     assert changed.any() and not changed[~ones].any()
-    assert 0.3 < changed[ones].mean() < 0.7  # FLAG_SHARE of the 1s
+    assert 0.15 < changed[ones].mean() < 0.45  # FLAG_SHARE (0.3) of the 1s

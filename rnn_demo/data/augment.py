@@ -63,7 +63,7 @@ GAIN_RANGE = (0.7, 1.4)  # ink multiplied by this, clipped at 1: fainter pens or
 # those a base too. The flag leaves the top of the stick at an angle to it
 # (degrees: 90 would be square to the stick, more turns it down towards the
 # foot), its length a fraction of the stick's; a 7's bar is longer and square.
-FLAG_SHARE = 0.5
+FLAG_SHARE = 0.3
 BASE_SHARE = 0.4
 FLAG_ANGLE_DEGREES = (120.0, 155.0)
 FLAG_LENGTH_RANGE = (0.25, 0.5)
