@@ -1,11 +1,12 @@
 """The screens a class uses, in Chromium against a real server (tests/harness.py).
 
 * **Projector** (1280×720): every lesson step fits the screen, its Back and Next
-  on screen and at least 44 px high, with the sidebar collapsed; leaving the
-  lesson gives the sidebar back.
-* **Phone** (390×844, touch): after a tap on Train the live view is on screen,
-  while it trains and when it has finished, without the test scrolling; Train
-  and Stop are at least 44 px high; Compare's recipe chips show their whole names.
+  on screen and at least 44 px high, its charts at least :data:`MIN_LESSON_CHART_PX`
+  wide, with the sidebar collapsed; leaving the lesson gives the sidebar back.
+* **Phone** (390×844, touch): after a tap on Train the live view and its Stop
+  are on screen, and so is the result when it has finished, without the test
+  scrolling; Train and Stop are at least 44 px high; Compare's recipe chips show
+  their whole names.
 
 Every wait is on the app's markers (:mod:`rnn_demo.ui.markers`), never a sleep.
 See docs/teaching.md ("Three screens").
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.browser
 
 PROJECTOR = {"width": 1280, "height": 720}
 PHONE = {"width": 390, "height": 844}
+MIN_LESSON_CHART_PX = 250  # a lesson chart's width on a projector: three heatmaps beside the text were 203
 RESULT_TIMEOUT_MS = 300_000
 # A lesson step's run is over, nothing on the page is left from the step before,
 # and its charts have drawn.
@@ -85,6 +87,11 @@ def test_projector_every_lesson_step_fits_with_back_and_next_on_screen(server, b
                 assert _inside(box, PROJECTOR), f"step {number}: {name} is off screen at {box}"
                 assert box["height"] >= TAP_TARGET_PX
             assert _sidebar_width(page) <= 4, f"step {number}: the sidebar is open"
+            widths = step.locator(".js-plotly-plot").evaluate_all(
+                "plots => plots.map(plot => plot.getBoundingClientRect().width)")
+            assert widths or LESSON[number - 1].view == "your_turn", f"step {number} shows no chart"
+            assert min(widths, default=MIN_LESSON_CHART_PX) >= MIN_LESSON_CHART_PX, \
+                f"step {number}: charts {widths} px wide"
             no_exceptions(page)
             if number < len(LESSON):
                 page.get_by_role("button", name="Next").click()
@@ -107,11 +114,14 @@ def test_phone_train_brings_the_live_view_into_sight(server, browser):
         assert _intersects(running.bounding_box(), PHONE), f"the live view is at {running.bounding_box()}"
         # Stop is drawn just after the running marker; the live view's tick before may
         # linger in the page for a moment, hidden (0 px high).
-        stop_heights_js = (f"() => Array.from(document.querySelectorAll('.{CSS_KEY_PREFIX}{STOP_KEY} button'))"
-                           ".map(button => button.getBoundingClientRect().height).filter(height => height > 0)")
-        page.wait_for_function(f"({stop_heights_js})().length > 0", timeout=RESULT_TIMEOUT_MS)
-        stops = page.evaluate(stop_heights_js)
-        assert stops and min(stops) >= TAP_TARGET_PX, stops
+        stops_js = (f"() => Array.from(document.querySelectorAll('.{CSS_KEY_PREFIX}{STOP_KEY} button'))"
+                    ".map(button => button.getBoundingClientRect().toJSON()).filter(box => box.height > 0)")
+        page.wait_for_function(f"({stops_js})().length > 0", timeout=RESULT_TIMEOUT_MS)
+        stops = page.evaluate(stops_js)
+        assert stops and min(stop["height"] for stop in stops) >= TAP_TARGET_PX, stops
+        # At hand where the eye lands, at the live view's top: on the screen Train left
+        # (below the four numbers and the chart it was 1,460 px down).
+        assert all(_inside(stop, PHONE) for stop in stops), f"Stop is at {stops}"
         finished = page.locator(status_selector("completed"))
         finished.wait_for(timeout=RESULT_TIMEOUT_MS)
         assert page.evaluate(SCROLLED_JS) == [0, 0]

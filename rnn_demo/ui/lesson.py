@@ -28,7 +28,9 @@ from rnn_demo.views.teaching import LESSON, LessonStep, array_label
 LESSON_DIGIT = 7  # the validation digit every step reads (a clear one, also Home's example)
 NAV_KEY = "lesson-nav"  # Back, Next and Leave, on top of every step
 NOTED_VIEWS = ("step_through", "gradients", "state_plane")  # views with a note on how to read them
+ARRAY_VIEWS = ("both_directions", "deep_layers", "lstm_gates")  # heatmaps side by side, under the text
 LESSON_GRADIENTS_HEIGHT = 340  # px: the chart and the sentence under it fit under the title at 1280×720
+LESSON_ARRAY_HEIGHT = 360  # px: the heatmaps fit under the text and its equation at 1280×720
 # Readable from the back of a room: large type, near-black on white. On a projector
 # (1280×720) a whole step, its Back/Next on top, fits the screen: the page's top padding
 # shrinks to the height of Streamlit's header, and the title takes one line.
@@ -100,16 +102,28 @@ def present(step: int) -> None:
             st.space("stretch")
             st.button("Leave the lesson", on_click=_go, args=(0,), icon=":material/close:")
         st.title(lesson_step.title)
-        text, view = st.columns([2, 3], gap="large")
-        with text:
-            for paragraph in lesson_step.paragraphs:
-                st.markdown(paragraph)
-            if lesson_step.equation:
-                st.latex(lesson_step.equation)
-        with view:
-            show_view(lesson_step, notes_beside=text)
+        if lesson_step.view in ARRAY_VIEWS:
+            # Two or three heatmaps need the whole width (beside the text, three were about
+            # 200 px wide each at 1280×720), so the text goes above them, its equation beside it.
+            text, equation = (st.columns([3, 2], gap="large", vertical_alignment="center")
+                              if lesson_step.equation else (st.container(), None))
+            _write_text(lesson_step, text, equation)
+            show_view(lesson_step)
+        else:
+            text, view = st.columns([2, 3], gap="large")
+            _write_text(lesson_step, text, text)
+            with view:
+                show_view(lesson_step, notes_beside=text)
     st.caption("Link to this step, to share with students:")
     st.code(public_link("learn", {"step": str(step)}, browser_url=st.context.url, on_page="learn"), language=None)
+
+
+def _write_text(lesson_step: LessonStep, paragraphs: DeltaGenerator, equation: DeltaGenerator | None) -> None:
+    """The step's ``paragraphs`` and its ``equation`` (if it has one), each where given."""
+    for paragraph in lesson_step.paragraphs:
+        paragraphs.markdown(paragraph)
+    if lesson_step.equation and equation is not None:
+        equation.latex(lesson_step.equation)
 
 
 def show_view(lesson_step: LessonStep, notes_beside: DeltaGenerator | None = None) -> None:
@@ -159,6 +173,6 @@ def _arrays_side_by_side(view: str, trace) -> None:
                 title = f"{'reading up' if layer.direction == 'backward' else 'reading down'}: {title}"
             elif view == "deep_layers":
                 title = f"{layer.name.replace('recurrent_', 'layer ')}: {title}"
-            chart(inside_figures.state_figure(trace.image, layer.arrays[name], name, title, height=420),
+            chart(inside_figures.state_figure(trace.image, layer.arrays[name], name, title, height=LESSON_ARRAY_HEIGHT),
                   chart_texts.state_text(layer.arrays[name], title), where=column,
                   key=f"lesson_{view}_{layer.name}_{layer.direction}_{name}")

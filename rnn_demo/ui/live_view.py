@@ -226,6 +226,10 @@ def _live_view_body() -> None:
     done = last.iteration if last else 0
     with status_block("running"):
         st.progress(done / config.iterations, text=f"iteration {done} of {config.iterations}")
+    st.button(  # at the top: on a phone the numbers and the chart below fill the screen
+        "Stopping…" if stopping else "Stop", on_click=training.stop, disabled=stopping,
+        icon=":material/stop_circle:", type="primary", help=stop_help, key=STOP_KEY,
+    )
     columns = st.columns(4)
     columns[0].metric("Training loss", f"{last.train_loss:.3f}" if last else "…")
     columns[1].metric(
@@ -235,10 +239,6 @@ def _live_view_body() -> None:
     columns[3].metric("Time left", _seconds(last.seconds_left) if last else "…")
     live = _live_figure(training, snapshot)
     chart(live, chart_texts.training_curves_text(*figures.curves_of(live), iterations=config.iterations), key="live_curve")
-    st.button(
-        "Stopping…" if stopping else "Stop", on_click=training.stop, disabled=stopping,
-        icon=":material/stop_circle:", type="primary", help=stop_help, key=STOP_KEY,
-    )
     watch_view(training, snapshot, REDRAW_SECONDS)
 
 
