@@ -15,7 +15,7 @@ from rnn_demo.app.shipped import shipped_model_path
 from rnn_demo.data.canvas import CanvasInput, preprocess_canvas
 from rnn_demo.data.drawn_digits import arc, drawn_digit_set, random_drawing, render
 from rnn_demo.data.sources import load_embedded
-from rnn_demo.twins.familiarity import Familiarity, fit_familiarity, head_inputs
+from rnn_demo.twins.familiarity import Familiarity, fit_familiarity, head_inputs, known_digits
 from rnn_demo.twins.twin_file import load_twin, twin_path
 
 KNOWN, HELD_OUT = 1000, 500  # what the Draw page fits on (rnn_demo.ui.drawing)
@@ -49,7 +49,8 @@ def not_digits() -> tuple[np.ndarray, tuple[str, ...]]:
 def fitted(arch: str):
     model = load_twin(twin_path(shipped_model_path(arch))).numpy_model
     digits = load_embedded()
-    return model, fit_familiarity(model, digits.train_sequences[:KNOWN], digits.valid_sequences[:HELD_OUT])
+    known = known_digits(digits.x_train[:KNOWN], digits.y_train[:KNOWN], flagged_ones=True)
+    return model, fit_familiarity(model, known, digits.valid_sequences[:HELD_OUT])
 
 
 def unlike(arch: str, sequences: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,3 +93,17 @@ def test_too_few_known_digits_is_an_error():
     digits = load_embedded()
     with pytest.raises(ValueError, match="more than 5 known digits"):
         fit_familiarity(model, digits.train_sequences[:5], digits.valid_sequences[:10])
+
+
+def test_known_digits_add_each_mnist_one_again_with_a_flag():
+    digits = load_embedded()
+    images, labels = digits.x_train[:200], digits.y_train[:200]
+    plain = known_digits(images, labels, flagged_ones=False)
+    known = known_digits(images, labels, flagged_ones=True)
+    ones = labels == 1
+    assert plain.shape == (200, 16, 16) and known.shape == (200 + ones.sum(), 16, 16)
+    assert np.array_equal(known[:200], plain) and np.array_equal(plain, digits.train_sequences[:200])
+    # Each added 1 has its stick's ink and more: the flag (and for some a base).
+    extra, sticks = known[200:], plain[ones]
+    assert np.all(extra >= sticks - 1e-6) and (extra.sum(axis=(1, 2)) > sticks.sum(axis=(1, 2)) + 1).mean() >= 0.9
+    assert np.array_equal(known_digits(images, labels, flagged_ones=True), known)  # seeded

@@ -35,7 +35,7 @@ from rnn_demo.data.canvas import (
 )
 from rnn_demo.data.reduction import reduce_images
 from rnn_demo.data.sources import Dataset
-from rnn_demo.twins.familiarity import Familiarity, fit_familiarity, head_inputs
+from rnn_demo.twins.familiarity import Familiarity, fit_familiarity, head_inputs, known_digits
 from rnn_demo.ui.charts import chart
 from rnn_demo.ui.markers import drawn_strokes_block
 from rnn_demo.ui.pickers import DigitInput, open_inside, pick_validation_digit
@@ -94,8 +94,9 @@ def _fingerprint(model: InteractiveModel) -> str:
 @st.cache_resource(show_spinner=False, max_entries=16)
 def familiarity(fingerprint: str, dataset_name: str, _model: InteractiveModel, _dataset: Dataset) -> Familiarity:
     """What the model of ``fingerprint`` makes of the known digits of ``dataset_name``, once per server."""
-    return fit_familiarity(_model.numpy_model, reduce_images(_dataset.x_train[:KNOWN_DIGITS]),
-                           reduce_images(_dataset.x_valid[:HELD_OUT_DIGITS]))
+    known = known_digits(_dataset.x_train[:KNOWN_DIGITS], _dataset.y_train[:KNOWN_DIGITS],
+                         flagged_ones=dataset_name == "mnist")
+    return fit_familiarity(_model.numpy_model, known, reduce_images(_dataset.x_valid[:HELD_OUT_DIGITS]))
 
 
 def model_familiarity(model: InteractiveModel, dataset: Dataset, *, wait: bool = True) -> Familiarity | None:
