@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -268,3 +269,21 @@ def test_a_hostile_upload_is_refused_before_it_costs_a_worker(pool, tmp_path):
         pool.run("read_upload", data, "hostile.keras", 2**20, np.zeros((2, 16, 16)), timeout=3)
     assert time.monotonic() - started < 3
     assert pool.run("train", QUICK, None)[0].status == "completed"
+
+
+def test_workers_end_when_their_server_is_killed():
+    """A server killed outright (SIGKILL, the OOM killer) leaves no worker behind."""
+    script = ("import sys\nfrom rnn_demo.compute.local_pool import WorkerPool\n"
+              "pool = WorkerPool(2)\npool.wait_until_warm()\n"
+              "print(*pool.worker_pids(), flush=True)\nsys.stdin.read()\n")
+    server = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, cwd=Path(__file__).resolve().parents[1])
+    try:
+        workers = [int(pid) for pid in server.stdout.readline().split()]
+        assert len(workers) == 2 and all(process_runs(pid) for pid in workers)
+        server.kill()
+        server.wait()
+        wait_for(lambda: not any(process_runs(pid) for pid in workers), 30, 0.2,
+                 message=lambda: f"workers left running after their server was killed: {workers}")
+    finally:
+        server.kill()

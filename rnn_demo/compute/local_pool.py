@@ -72,6 +72,21 @@ def default_threads(size: int) -> int:
     return max(1, cores() // size)
 
 
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    """End this worker once the process that started it is gone, however it went (a
+    SIGKILL, the kernel's OOM killer): nothing else would end it, and an orphaned
+    worker keeps its hundreds of MiB until the machine restarts."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="rnn-demo-parent-watch", daemon=True).start()
+
+
 def _initialise(events, stop_event, threads: int) -> None:
     """Runs once in each new worker process, before its first job (the warm-up)
     and before anything imports TensorFlow or JAX."""
@@ -91,6 +106,7 @@ def _initialise(events, stop_event, threads: int) -> None:
     os.nice(WORKER_NICENESS)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _channel = _QueueChannel(events, stop_event)
+    _end_with_parent(os.getppid())
 
 
 def resident_mb(pid: int | None = None) -> float:
