@@ -1,5 +1,6 @@
-"""Look inside: every state and gate at every timestep, the reading played row by row, the
-gradients through time beside a second model's, and where the digits live."""
+"""Look inside: how the prediction forms, then four views in tabs (every state and gate at
+every timestep, the reading played row by row, the gradients through time beside a second
+model's, and where the digits live)."""
 
 import streamlit as st
 
@@ -7,7 +8,7 @@ from rnn_demo.config import ARCHITECTURES
 from rnn_demo.ui import inside, markers, pickers, resources
 from rnn_demo.ui.charts import chart
 from rnn_demo.ui.navigation import friendly_errors, page_entry
-from rnn_demo.ui.plain import code, plain
+from rnn_demo.ui.plain import code
 from rnn_demo.views import chart_texts, inside_figures
 
 page_entry()
@@ -45,13 +46,5 @@ with friendly_errors():
             "rows 1…t only). Right: how much the final prediction's probability drops when that "
             "one row is blanked — the rows the decision leans on."
         )
-    st.subheader("Step through time", anchor="step-through")
-    inside.step_through_view(trace, names)
-    st.subheader(f"States and gates — {plain(model.label)}")
-    inside.layer_views(trace)
-    st.subheader("Gradients through time", anchor="gradients")
-    second = inside.second_model_picker(model)
-    inside.gradient_view([model, second], digit)
-    st.subheader("Where the digits live", anchor="state-plane")
-    inside.state_plane_view(model, dataset, digit)
+    inside.section_views(model, dataset, digit, trace)
 markers.page_ready("inside")

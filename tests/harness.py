@@ -26,10 +26,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from rnn_demo.ui.inside import SECTION_PARAMETER, SECTIONS
 from rnn_demo.ui.markers import (
     CSS_KEY_PREFIX,
     QUEUE_POSITION_KEY_PREFIX,
@@ -37,7 +39,7 @@ from rnn_demo.ui.markers import (
     READY_KEY_PREFIX,
     STATUS_KEY_PREFIX,
 )
-from rnn_demo.ui.navigation import PAGE
+from rnn_demo.ui.navigation import PAGE, PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -106,6 +108,11 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# (page name, query): every page, then /inside's other views (a tab each, opened by the link).
+PAGE_VISITS = [(page.name, "") for page in PAGES] + [
+    ("inside", urllib.parse.urlencode({SECTION_PARAMETER: section})) for section in SECTIONS[1:]]
 
 
 def page_url(base: str, name: str, query: str = "") -> str:

@@ -80,7 +80,7 @@ def attack_shown(at) -> bool:
 
 
 @pytest.mark.parametrize(("page", "parameter"), [
-    ("inside", "arch"), ("learn", "step"), ("draw", "run"), ("inside", "run"),
+    ("inside", "arch"), ("inside", "section"), ("learn", "step"), ("draw", "run"), ("inside", "run"),
     *[("train", key) for key in QUERY_FIELDS],
 ])
 def test_a_hostile_link_shows_its_text_and_nothing_else(page, parameter):

@@ -3,23 +3,26 @@ plane, and the lesson at /learn?step=N with its Back/Next."""
 
 from __future__ import annotations
 
+from rnn_demo.ui.inside import SECTIONS
 from rnn_demo.ui.lesson import step_of
 from rnn_demo.views.teaching import LESSON
 from tests.test_app import array, click, figures_on, open_page
 
 
 def test_inside_shows_gradients_for_two_models_a_step_through_and_the_state_plane():
-    at = open_page("inside", arch="rnn")
-    charts = figures_on(at)
-    gradients = next(figure for figure in charts if figure.layout.xaxis.type == "log")
+    # Each view is a tab of its own, opened by the link's ?section=; only the open one is drawn.
+    views = {section: figures_on(open_page("inside", arch="rnn", section=section)) for section in SECTIONS}
+    assert all(len(charts) == 2 for charts in views.values())  # the readout and the open view
+    at = open_page("inside", arch="rnn", section="Gradients through time")
+    gradients = next(figure for figure in figures_on(at) if figure.layout.xaxis.type == "log")
     titles = [annotation.text for annotation in gradients.layout.annotations]
     assert titles[:2] == ["Shipped Basic RNN", "Shipped LSTM"]  # the chosen model, then the second
     assert gradients.layout.xaxis2.type == "log"
     sentence = next(block.value for block in at.markdown if block.value.startswith("On this digit"))
     assert "Shipped Basic RNN" in sentence and "Shipped LSTM" in sentence
-    animation = next(figure for figure in charts if figure.frames)
+    animation = next(figure for figure in views["Step through time"] if figure.frames)
     assert len(animation.frames) == 16 and animation.layout.updatemenus[0].buttons[0].method == "animate"
-    plane = next(figure for figure in charts if any(trace.name == "this digit, row by row" for trace in figure.data))
+    plane = next(figure for figure in views["Where the digits live"] if any(trace.name == "this digit, row by row" for trace in figure.data))
     dots = sum(len(array(trace.x)) for trace in plane.data if trace.name != "this digit, row by row")
     assert dots == 1000
 

@@ -21,9 +21,16 @@ from __future__ import annotations
 
 import pytest
 
-from rnn_demo.ui.navigation import PAGES
 from rnn_demo.views.teaching import LESSON
-from tests.harness import ARTIFACTS, Server, no_exceptions, page_url, wait_for, wait_until_idle
+from tests.harness import (
+    ARTIFACTS,
+    PAGE_VISITS,
+    Server,
+    no_exceptions,
+    page_url,
+    wait_for,
+    wait_until_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -36,8 +43,8 @@ TOLERANCE_PX = 1
 PROJECTOR_MIN_FONT_PX = 16
 PAGE_TIMEOUT_MS = 120_000
 SETTLE_SECONDS = 30
-# (page name, query): every page, then every lesson step.
-VISITS = [(page.name, "") for page in PAGES] + [("learn", f"step={step}") for step in range(1, len(LESSON) + 1)]
+# (page name, query): every page and view, then every lesson step.
+VISITS = PAGE_VISITS + [("learn", f"step={step}") for step in range(1, len(LESSON) + 1)]
 # Every visible chart has drawn its SVG (a chart in a closed tab is not drawn).
 CHARTS_DRAWN_JS = """() => Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
     .filter(chart => chart.offsetParent !== null)

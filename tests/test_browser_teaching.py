@@ -99,8 +99,11 @@ def plot(selector: str) -> str:
 def test_gradients_through_time_shows_two_models_on_a_log_scale(server, page):
     page.goto(page_url(server.base, "inside", "arch=rnn"))
     wait_until_idle(page, ready="inside")
+    assert page.locator(view("gradients")).count() == 0  # a closed tab is neither computed nor sent
+    page.get_by_role("tab", name="Gradients through time").click()
     chart = page.locator(plot(view("gradients")))
     chart.wait_for()
+    assert "section=Gradients+through+time" in page.url  # the open view is in the link
     layout = chart.evaluate("""element => ({
         axes: [element.layout.xaxis.type, element.layout.xaxis2.type],
         titles: element.layout.annotations.map(annotation => annotation.text),
@@ -115,7 +118,7 @@ def test_gradients_through_time_shows_two_models_on_a_log_scale(server, page):
 def test_the_step_through_animation_plays_in_the_browser(server, page):
     sent: list[str] = []  # what the browser sends the server over its websocket
     page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(payload)))
-    page.goto(page_url(server.base, "inside", "arch=lstm"))
+    page.goto(page_url(server.base, "inside", "arch=lstm&section=Step+through+time"))
     wait_until_idle(page, ready="inside")
     chart = page.locator(plot(view("step-through")))
     chart.wait_for()
@@ -136,7 +139,7 @@ def test_the_step_through_animation_plays_in_the_browser(server, page):
 
 
 def test_where_the_digits_live_plots_the_1000_validation_digits(server, page):
-    page.goto(page_url(server.base, "inside", "arch=deep"))
+    page.goto(page_url(server.base, "inside", "arch=deep&section=Where+the+digits+live"))
     wait_until_idle(page, ready="inside")
     chart = page.locator(plot(view("state-plane")))
     chart.wait_for()

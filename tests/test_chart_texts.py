@@ -9,6 +9,7 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from rnn_demo.ui.charts import ALT_CHARACTERS
+from rnn_demo.ui.inside import SECTIONS
 from rnn_demo.ui.navigation import PAGE
 from rnn_demo.views import chart_texts
 
@@ -92,9 +93,11 @@ def _alts(page: str, state: dict | None = None, **query: str) -> list[str]:
 
 
 def test_every_chart_of_look_inside_and_of_a_lesson_step_has_its_text():
-    # The readout, the step-through, the open array tab's heatmap (the others are drawn
-    # when chosen), the gradients, the plane; here with the forget gate's tab chosen.
+    # The readout and the open view's chart, for each of /inside's views (one tab each,
+    # drawn when chosen); the states with the forget gate's tab chosen.
     inside = _alts("inside", {"inside_array_tab_Recurrent layer · LSTM": "forget gate f"})
+    for section in SECTIONS[1:]:
+        inside += _alts("inside", section=section)[1:]
     assert len(inside) == 5 and all(inside), inside
     assert len(set(inside)) == len(inside)  # each says what its own chart shows
     assert all(len(alt) <= ALT_CHARACTERS for alt in inside)

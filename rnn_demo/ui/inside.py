@@ -1,5 +1,5 @@
 """The Look inside page's views: states and gates, gradients through time, step through
-time and where the digits live.
+time and where the digits live, as tabs of which only the open one is computed and drawn.
 
 Each array is charted beside the rows the network read, with its equation and
 one sentence from :mod:`rnn_demo.views.teaching`. The teaching views are short
@@ -30,6 +30,7 @@ from rnn_demo.twins.projection import (
 from rnn_demo.ui.charts import chart
 from rnn_demo.ui.markers import view_block
 from rnn_demo.ui.pickers import DigitInput
+from rnn_demo.ui.plain import code, plain
 from rnn_demo.ui.resources import shipped_model
 from rnn_demo.views import chart_texts, inside_figures
 from rnn_demo.views.teaching import (
@@ -42,10 +43,38 @@ from rnn_demo.views.teaching import (
     gradient_sentence,
 )
 
+SECTIONS = ("States and gates", "Step through time", "Gradients through time", "Where the digits live")
+SECTION_PARAMETER = "section"  # /inside?section=<a label of SECTIONS> opens that tab
+
+
+def section_views(model: InteractiveModel, dataset: Dataset, digit: DigitInput, trace: ModelTrace) -> None:
+    """The four views of ``model`` reading ``digit`` (its ``trace``), one tab each.
+
+    Only the open tab is computed and sent, so the page costs one chart, not four
+    (each is a few hundred ms of the browser's drawing). The open tab is in the
+    URL (``?section=``), so a link opens a view; an unknown one opens the first, and says so.
+    """
+    asked = st.query_params.get(SECTION_PARAMETER)
+    if asked is not None and asked not in SECTIONS:
+        st.warning(f"The link asks for the view {code(asked)}, which this page does not have; "
+                   "choose one of the tabs below.", icon=":material/link_off:")
+    tabs = st.tabs(SECTIONS, key=SECTION_PARAMETER, bind="query-params")
+    views = {
+        "States and gates": lambda: layer_views(trace, plain(model.label)),
+        "Step through time": lambda: step_through_view(trace, dataset.class_names),
+        "Gradients through time": lambda: gradient_view([model, second_model_picker(model)], digit),
+        "Where the digits live": lambda: state_plane_view(model, dataset, digit),
+    }
+    for tab, name in zip(tabs, SECTIONS, strict=True):
+        if tab.open:
+            with tab:
+                views[name]()
+
 
 @st.fragment
-def layer_views(trace: ModelTrace) -> None:
+def layer_views(trace: ModelTrace, model_label: str) -> None:
     """Tabs: one per layer and direction; inside, one tab per array with its equation.
+    ``model_label`` (plain text) names the model above them.
 
     Only the open tab's chart is built and sent (a deep GRU has twelve): choosing a
     tab reruns this fragment alone, and draws that one.
@@ -59,6 +88,7 @@ def layer_views(trace: ModelTrace) -> None:
         if bidirectional:
             parts.append("Backward: reads up" if layer.direction == "backward" else "Forward: reads down")
         titles.append(" · ".join([*(parts or ["Recurrent layer"]), layer.kind.upper()]))
+    st.caption(f"Every state and gate of {model_label}, one tab per layer and direction, then one per array.")
     layer_tabs = st.tabs(titles, key="inside_layer_tab", on_change="rerun")
     for tab, layer, title in zip(layer_tabs, trace.layers, titles, strict=True):
         if not tab.open:
