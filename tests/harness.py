@@ -53,6 +53,13 @@ SERVER_START_SECONDS = 90
 RECIPE = "arch=lstm&hidden=64&lr=0.01&batch=500"  # the chapter's LSTM recipe, as a /train query
 # The Streamlit status widget shows while a script run is going on.
 IDLE_JS = "!document.querySelector(\"[data-testid='stStatusWidget']\")"
+# Every element is loaded (Streamlit shows a skeleton while an element's code, such as
+# Plotly's, is still on its way, even after the ready marker) and every visible Plotly
+# chart has drawn its SVG (a chart in a closed tab is not drawn).
+CHARTS_DRAWN_JS = """() => !document.querySelector("[data-testid='stSkeleton']")
+    && Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
+        .filter(chart => chart.offsetParent !== null)
+        .every(chart => chart.querySelector(".js-plotly-plot .main-svg"))"""
 STATUS_PREFIX = CSS_KEY_PREFIX + STATUS_KEY_PREFIX  # the class of every training status marker
 QUEUE_PREFIX = CSS_KEY_PREFIX + QUEUE_POSITION_KEY_PREFIX
 # ``(element) => n``: the queue position marked inside ``element`` (0 when none).

@@ -24,6 +24,7 @@ import pytest
 from rnn_demo.views.teaching import LESSON
 from tests.harness import (
     ARTIFACTS,
+    CHARTS_DRAWN_JS,
     PAGE_VISITS,
     Server,
     no_exceptions,
@@ -45,10 +46,6 @@ PAGE_TIMEOUT_MS = 120_000
 SETTLE_SECONDS = 30
 # (page name, query): every page and view, then every lesson step.
 VISITS = PAGE_VISITS + [("learn", f"step={step}") for step in range(1, len(LESSON) + 1)]
-# Every visible chart has drawn its SVG (a chart in a closed tab is not drawn).
-CHARTS_DRAWN_JS = """() => Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
-    .filter(chart => chart.offsetParent !== null)
-    .every(chart => chart.querySelector(".js-plotly-plot .main-svg"))"""
 # Per drawn chart: its box and every visible text's box, kind, font size and,
 # for a text inside a plot area, that area's box.
 CHART_TEXTS_JS = """() => {

@@ -55,7 +55,7 @@ def test_a_phone_chooses_a_model_by_touch_on_inside(server, browser):
         page.get_by_role("combobox", name="Model", exact=True).tap()
         page.get_by_role("option", name="Shipped Deep GRU (stacked)", exact=True).tap()
         wait_until_idle(page, ready="inside", timeout_ms=TIMEOUT_MS)
-        page.get_by_role("heading", name="States and gates — Shipped Deep GRU (stacked)").wait_for(timeout=TIMEOUT_MS)
+        page.get_by_text("Every state and gate of Shipped Deep GRU (stacked),").wait_for(timeout=TIMEOUT_MS)
         assert page.get_by_role("tab", name="Layer 3 of 3 · GRU").count() == 1
         no_exceptions(page)
     finally:
