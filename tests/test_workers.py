@@ -22,7 +22,13 @@ import pytest
 
 from rnn_demo.app.live_training import LiveTraining
 from rnn_demo.compute.jobs import JobError
-from rnn_demo.compute.local_pool import WorkerPool, cores, default_threads, process_runs
+from rnn_demo.compute.local_pool import (
+    WORKER_NICENESS,
+    WorkerPool,
+    cores,
+    default_threads,
+    process_runs,
+)
 from rnn_demo.compute.pool import WorkerFailed, WorkersBusy
 from rnn_demo.config import TrainConfig
 from rnn_demo.engine.model_file import UPLOAD_FOLDER_PREFIX
@@ -181,6 +187,26 @@ def test_a_hanging_upload_is_ended_by_its_timeout(pool):
 def test_each_worker_gets_its_share_of_the_cores(pool):
     assert pool.backend_info()["threads"] == default_threads(1) == cores()
     assert default_threads(2 * cores()) == 1  # never none
+
+
+def test_workers_run_below_the_web_process_priority():
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS)
+    pool = WorkerPool(1, max_jobs=1)
+    try:
+        pool.wait_until_warm()
+        first = busy_pid(pool)
+        assert os.getpriority(os.PRIO_PROCESS, first) == expected
+        # A scheduler group of its own, below the server's and a browser's (Linux autogroups).
+        assert os.getsid(first) != os.getsid(0)
+        autogroup = Path(f"/proc/{first}/autogroup")
+        if autogroup.exists():
+            assert autogroup.read_text().split()[-1] == str(WORKER_NICENESS)
+        pool.run("warm_up")  # its one job: the worker is replaced
+        pool.wait_until_warm()
+        assert busy_pid(pool) != first
+        assert os.getpriority(os.PRIO_PROCESS, busy_pid(pool)) == expected
+    finally:
+        pool.close()
 
 
 def test_workers_are_recycled_after_max_jobs_and_above_the_memory_ceiling():

@@ -2,12 +2,14 @@
 
 The browser keeps the key in ``localStorage`` and in the cookie
 :data:`COOKIE` (``SameSite=Lax``, one year). The server reads the cookie
-(``st.context.cookies``, sent when the page connects); when there is none, a
-tiny Components v2 element (:data:`KEY_JS`) reads the key from
-``localStorage``, or makes one with ``crypto.getRandomValues``, stores it in
-both places and hands it to this session. Only :func:`owner_from_key`'s hash
-of the key is kept in the session and sent to the store; the key itself never
-appears in a URL or a log.
+(``st.context.cookies``, sent when the page connects). When there is none, the
+session makes a key itself (``store.new_key``), so its owner is known from the
+first run, and a tiny Components v2 element (:data:`KEY_JS`) stores it in both
+places; only if ``localStorage`` already holds a key (a cleared cookie, a second
+tab) does the element send that one back, and the page runs again as its owner.
+The key is kept in the session only to hand to the element; the store and the
+session's owner see only :func:`owner_from_key`'s hash of it, and the key
+itself never appears in a URL or a log.
 """
 
 from __future__ import annotations
@@ -16,33 +18,30 @@ import functools
 
 import streamlit as st
 
-from rnn_demo.store import RunStore, owner_from_key
+from rnn_demo.store import RunStore, new_key, owner_from_key
 
 COOKIE = "rnn_demo_visitor"
 OWNER_STATE = "visitor_owner"  # session_state: the owner hash, once known
+OFFERED_STATE = "visitor_offered_key"  # session_state: the key this session made, for the element
 COMPONENT_KEY = "visitor_key"
 COOKIE_SECONDS = 365 * 24 * 3600
 
-# 32 random bytes as URL-safe base64 (43 characters, what store.new_key makes).
-# The value is sent once per mount; a mount that already sent it stays quiet.
+# The element keeps the browser's own key if it has one (and sends it back), else the
+# session's offer; once per mount, so a re-run with the same element stays quiet.
 KEY_JS = """
-const SENT = new WeakSet();
-
-function freshKey() {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
-}
+const DONE = new WeakSet();
+const KEY = /^[A-Za-z0-9_-]{16,128}$/;
 
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
-  if (SENT.has(parentElement)) return;
-  SENT.add(parentElement);
-  let key = null;
-  try { key = window.localStorage.getItem(data.name); } catch (error) { key = null; }
-  if (!key || !/^[A-Za-z0-9_-]{16,128}$/.test(key)) key = freshKey();
+  if (DONE.has(parentElement)) return;
+  DONE.add(parentElement);
+  let kept = null;
+  try { kept = window.localStorage.getItem(data.name); } catch (error) { kept = null; }
+  const key = kept && KEY.test(kept) ? kept : data.offered;
   try { window.localStorage.setItem(data.name, key); } catch (error) { /* private mode: the cookie is left */ }
   document.cookie = `${data.name}=${key}; Max-Age=${data.maxAge}; Path=/; SameSite=Lax`;
-  setStateValue("key", key);
+  if (key !== data.offered) setStateValue("kept", key);
 }
 """
 
@@ -60,23 +59,27 @@ def _owner_or_none(key: object) -> str | None:
 
 
 def remember_visitor() -> None:
-    """Learn this session's owner if it is not known yet (the frame calls it once per run).
+    """Know this session's owner from its first run (the frame calls it once per run).
 
-    Mounts the key element (in the sidebar, where it takes no room) until the
-    browser has answered; its answer re-runs the page.
+    With the cookie, its key. Without, the key this session offers, until the
+    element (mounted in the sidebar, where it takes no room, on every run of such a
+    session) says the browser keeps another.
     """
-    if st.session_state.get(OWNER_STATE):
-        return
     owner = _owner_or_none(st.context.cookies.get(COOKIE))
-    if owner is None:
-        with st.sidebar:
-            result = _key_component()(
-                data={"name": COOKIE, "maxAge": COOKIE_SECONDS}, key=COMPONENT_KEY,
-                default={"key": None}, on_key_change=lambda: None, width="content", height="content",
-            )
-        owner = _owner_or_none((result or {}).get("key"))
     if owner is not None:
         st.session_state[OWNER_STATE] = owner
+        return
+    offered = st.session_state.setdefault(OFFERED_STATE, new_key())
+    with st.sidebar:
+        result = _key_component()(
+            data={"name": COOKIE, "maxAge": COOKIE_SECONDS, "offered": offered}, key=COMPONENT_KEY,
+            default={"kept": None}, on_kept_change=lambda: None, width="content", height="content",
+        )
+    kept = _owner_or_none((result or {}).get("kept"))
+    if kept is not None:
+        st.session_state[OWNER_STATE] = kept
+    else:
+        st.session_state.setdefault(OWNER_STATE, owner_from_key(offered))
 
 
 def visitor_owner() -> str | None:
