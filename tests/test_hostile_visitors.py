@@ -50,8 +50,7 @@ def test_a_huge_canvas_picture_is_refused_in_a_sentence(server, page, picture, s
 def test_a_link_cannot_inject_a_link_or_an_image(server, page, name, parameter):
     alert = unharmed(server, inject_a_link, page, name=name, parameter=parameter)
     assert evil_elements(page) == 0
-    if name != "train":  # Train's sentence is gone after the first visit's rerun (the visitor's key)
-        assert "[Log in again](https://evil.example/login)" in alert, "the visitor is not told what the link said"
+    assert "[Log in again](https://evil.example/login)" in alert, "the visitor is not told what the link said"
 
 
 def test_a_slot_hogging_link_is_refused_with_its_estimate(server, page):
