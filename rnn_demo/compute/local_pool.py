@@ -29,6 +29,7 @@ from rnn_demo.compute.follow import follow
 from rnn_demo.engine.model_file import UPLOAD_FOLDER_PREFIX
 
 WORKER_NICENESS = 10
+WARMING_NICENESS = 19  # a worker's scheduler group while it warms up, below those that train
 EVENT_POLL_SECONDS = 0.05
 # A job's value follows its "finished" event at once; a worker silent this long after it is stuck.
 VALUE_AFTER_FINISHED_SECONDS = 30.0
@@ -108,19 +109,25 @@ def _initialise(events, stop_event, threads: int) -> None:
 
 
 def _below_everything_else() -> None:
-    """Put this worker in a scheduler group of its own, niced :data:`WORKER_NICENESS`.
+    """Put this worker in a scheduler group of its own, niced :data:`WARMING_NICENESS`
+    until its warm-up is done (then :data:`WORKER_NICENESS`).
 
     Linux's autogroups share the CPU between sessions first and by niceness only
     inside each: a worker in the server's session, however nice, makes the whole
     session count as busy against every other one (a browser on the same machine,
     a second app). A session of its own (``setsid``, which also keeps a terminal's
     signals away: the server ends its workers) with its group's nice raised puts
-    it below all of them. Where the kernel has no autogroups the process's own
-    niceness (:class:`_NiceSpawnProcess`) is what holds.
+    it below all of them, and a replacement worker's warm-up below a worker that
+    trains. Where the kernel has no autogroups the process's own niceness
+    (:class:`_NiceSpawnProcess`) is what holds.
     """
     os.setsid()
-    try:
-        Path("/proc/self/autogroup").write_text(str(WORKER_NICENESS))
+    _set_group_niceness(WARMING_NICENESS)
+
+
+def _set_group_niceness(niceness: int) -> None:
+    try:  # any niceness from 0 up is this process's to set (proc(5), /proc/pid/autogroup)
+        Path("/proc/self/autogroup").write_text(str(niceness))
     except OSError:
         pass
 
@@ -151,6 +158,8 @@ def _execute(job_id: int, name: str, args: tuple):
         value = jobs.run_job(name, args, _channel)
     finally:
         _channel.report(("finished", None))
+    if name == "warm_up":
+        _set_group_niceness(WORKER_NICENESS)
     resident = resident_mb()
     _tidying = threading.Thread(target=jobs.release_memory, name="rnn-demo-tidy", daemon=True)
     _tidying.start()
