@@ -274,8 +274,10 @@ def train_after_a_killed_worker(page, server: Server, begin: Begin = nothing) ->
     worker = busiest_worker(server)
     begin()
     os.kill(worker, signal.SIGKILL)
-    told = page.locator(status_selector("failed"))
-    told.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    failed = page.locator(status_selector("failed"))
+    failed.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    # Read now: once this visitor's next training runs, this page watches it instead.
+    told = failed.inner_text()
     fresh = page.context.new_page()  # the same visitor (the same browser key), a fresh page
     try:
         open_page(fresh, server, "train", "arch=rnn&iterations=20")
@@ -288,7 +290,7 @@ def train_after_a_killed_worker(page, server: Server, begin: Begin = nothing) ->
         wait_until_idle(fresh, ready="train", timeout_ms=ANSWER_TIMEOUT_MS)
     finally:
         fresh.close()
-    return told.inner_text()
+    return told
 
 
 def busiest_worker(server: Server) -> int:
