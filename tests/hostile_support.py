@@ -277,7 +277,7 @@ def train_after_a_killed_worker(page, server: Server, begin: Begin = nothing) ->
     failed = page.locator(status_selector("failed"))
     failed.wait_for(timeout=ANSWER_TIMEOUT_MS)
     # Read now: once this visitor's next training runs, this page watches it instead.
-    told = failed.inner_text()
+    told = failed.first.inner_text()
     fresh = page.context.new_page()  # the same visitor (the same browser key), a fresh page
     try:
         open_page(fresh, server, "train", "arch=rnn&iterations=20")
