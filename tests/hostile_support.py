@@ -274,10 +274,11 @@ def train_after_a_killed_worker(page, server: Server, begin: Begin = nothing) ->
     worker = busiest_worker(server)
     begin()
     os.kill(worker, signal.SIGKILL)
-    failed = page.locator(status_selector("failed"))
+    # The first failed-status block (a page can briefly show two while it redraws), read
+    # now: once this visitor's next training runs, this page watches it instead.
+    failed = page.locator(status_selector("failed")).first
     failed.wait_for(timeout=ANSWER_TIMEOUT_MS)
-    # Read now: once this visitor's next training runs, this page watches it instead.
-    told = failed.first.inner_text()
+    told = failed.inner_text()
     fresh = page.context.new_page()  # the same visitor (the same browser key), a fresh page
     try:
         open_page(fresh, server, "train", "arch=rnn&iterations=20")
