@@ -200,7 +200,10 @@ class _NiceSpawnProcess(multiprocessing.context.SpawnProcess):
 
     def start(self) -> None:
         super().start()
-        os.setpriority(os.PRIO_PROCESS, self.pid, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS)
+        try:  # best effort: a process that died at once is the executor's to report
+            os.setpriority(os.PRIO_PROCESS, self.pid, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS)
+        except OSError:
+            pass
 
 
 class _NiceSpawnContext(multiprocessing.context.SpawnContext):
