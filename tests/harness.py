@@ -60,6 +60,13 @@ CHARTS_DRAWN_JS = """() => !document.querySelector("[data-testid='stSkeleton']")
     && Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
         .filter(chart => chart.offsetParent !== null)
         .every(chart => chart.querySelector(".js-plotly-plot .main-svg"))"""
+# The script run is over, nothing on the page is left from the run before (Streamlit marks
+# such elements stale until the new run replaces them), no element's code is still loading,
+# and every chart, shown or in a closed tab, has drawn.
+SETTLED_JS = """() => !document.querySelector(
+        "[data-testid='stStatusWidget'], [data-stale='true'], [data-testid='stSkeleton']")
+    && Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
+        .every(chart => chart.querySelector(".js-plotly-plot .main-svg"))"""
 STATUS_PREFIX = CSS_KEY_PREFIX + STATUS_KEY_PREFIX  # the class of every training status marker
 QUEUE_PREFIX = CSS_KEY_PREFIX + QUEUE_POSITION_KEY_PREFIX
 # ``(element) => n``: the queue position marked inside ``element`` (0 when none).

@@ -24,6 +24,7 @@ from rnn_demo.views.teaching import LESSON
 from tests.harness import (
     ARTIFACTS,
     RECIPE,
+    SETTLED_JS,
     Server,
     no_exceptions,
     page_url,
@@ -38,11 +39,6 @@ PROJECTOR = {"width": 1280, "height": 720}
 PHONE = {"width": 390, "height": 844}
 MIN_LESSON_CHART_PX = 250  # a lesson chart's width on a projector: three heatmaps beside the text were 203
 RESULT_TIMEOUT_MS = 300_000
-# A lesson step's run is over, nothing on the page is left from the step before,
-# and its charts have drawn.
-SETTLED_JS = """() => !document.querySelector("[data-testid='stStatusWidget'], [data-stale='true']")
-    && Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
-        .every(chart => chart.querySelector(".js-plotly-plot .main-svg"))"""
 # The main area's scroll position: Streamlit scrolls its main section, not the document.
 SCROLLED_JS = """() => [window.scrollY, document.querySelector("[data-testid='stMain']").scrollTop]"""
 

@@ -20,6 +20,7 @@ from rnn_demo.views.teaching import LESSON
 from tests.harness import ARTIFACTS as ARTIFACTS_ROOT
 from tests.harness import (
     ROOT,
+    SETTLED_JS,
     Server,
     no_exceptions,
     page_url,
@@ -77,11 +78,6 @@ def shot(page, selector: str, name: str, *, moving: bool = False) -> None:
     shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
 
 
-# The script run is over and nothing on the page is left from the run before
-# (Streamlit marks such elements stale until the new run replaces them).
-SETTLED_JS = """() => !document.querySelector("[data-testid='stStatusWidget'], [data-stale='true']")
-    && Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
-        .every(chart => chart.querySelector(".js-plotly-plot .main-svg"))"""
 
 
 def settle(page, number: int) -> None:
