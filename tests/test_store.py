@@ -37,8 +37,15 @@ from rnn_demo.store import (
     owner_from_key,
 )
 from rnn_demo.store.errors import store_failures
-from rnn_demo.store.runs import twin_file_arrays
-from rnn_demo.store.schema import NAME_MAX, SCHEMA_REVISION, metadata, run_blobs, runs
+from rnn_demo.store.runs import new_run_id, twin_file_arrays
+from rnn_demo.store.schema import (
+    NAME_MAX,
+    RUN_ID_PATTERN,
+    SCHEMA_REVISION,
+    metadata,
+    run_blobs,
+    runs,
+)
 from rnn_demo.store.settings import store_location
 from rnn_demo.store.store import alembic_config
 from rnn_demo.twins.twin_file import load_twin, twin_from_arrays
@@ -337,6 +344,14 @@ def runs_command(*argv: str) -> int:
     parser = argparse.ArgumentParser()
     runs_cli.register(parser.add_subparsers(dest="command"))
     return runs_cli.run(parser.parse_args(["runs", *argv]))
+
+
+def test_run_ids_never_start_with_a_dash_which_the_cli_would_read_as_an_option():
+    # One token in 64 starts with "-": 5,000 ids would hold about 78 such if the retry were gone.
+    ids = [new_run_id() for _ in range(5000)]
+    assert not [run_id for run_id in ids if run_id.startswith("-")]
+    assert len(set(ids)) == len(ids) and all(RUN_ID_PATTERN.fullmatch(run_id) for run_id in ids)
+    assert sum(run_id.startswith("_") for run_id in ids) > 0  # the rest of the alphabet is kept
 
 
 def test_a_cli_training_is_saved_listed_exported_and_deleted(tmp_path, monkeypatch, capsys, embedded_digits):

@@ -27,6 +27,7 @@ from rnn_demo.store.store import RunStore, open_store
 from rnn_demo.twins.twin_file import twin_path
 
 KEY_FILE = "cli-key"
+ID_HELP = "the run's id, the end of its link (an older id that starts with - goes after --)"
 LIST_COLUMNS = ("id", "name", "arch", "iterations", "val_accuracy", "status", "created")
 SHOW_FIELDS = ("id", "name", "kind", "status", "arch", "dataset", "iterations", "val_accuracy", "val_loss",
                "data_source", "created", "updated", "link")
@@ -39,14 +40,14 @@ def register(commands) -> None:
     listing = actions.add_parser("list", help="this machine's runs, newest first")
     listing.add_argument("--json", action="store_true", help="print one JSON list")
     show = actions.add_parser("show", help="one run's record (any run, by its id)")
-    show.add_argument("id")
+    show.add_argument("id", help=ID_HELP)
     show.add_argument("--json", action="store_true")
     export = actions.add_parser("export", help="write a run's .keras file and its .npz twin beside it")
-    export.add_argument("id")
+    export.add_argument("id", help=ID_HELP)
     export.add_argument("--out", required=True, help="the .keras file to write")
     export.add_argument("--json", action="store_true")
     remove = actions.add_parser("delete", help="delete one of this machine's runs")
-    remove.add_argument("id")
+    remove.add_argument("id", help=ID_HELP)
     remove.add_argument("--json", action="store_true")
 
 

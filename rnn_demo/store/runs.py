@@ -12,6 +12,7 @@ import io
 import json
 import math
 import re
+import secrets
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -199,6 +200,16 @@ def twin_file_arrays(data: bytes) -> tuple[dict[str, np.ndarray], dict]:
         arrays = {key: archive[key] for key in archive.files}
     metadata = json.loads(str(arrays.pop(METADATA_KEY))) if METADATA_KEY in arrays else {}
     return arrays, metadata if isinstance(metadata, dict) else {}
+
+
+def new_run_id() -> str:
+    """A fresh run id: 22 URL-safe characters (128 random bits) that never start with ``-``.
+
+    An id starting with ``-`` would read as an option to ``rnn-demo runs show``.
+    """
+    while (run_id := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return run_id
 
 
 def check_run_id(run_id: object) -> str:

@@ -32,7 +32,7 @@ from sqlalchemy import (
 SCHEMA_REVISION = "0002_classes"  # the newest file in migrations/versions (a test checks)
 KINDS = ("training", "upload", "compare")
 STATUSES = ("finished", "stopped", "failed", "diverged")
-RUN_ID_LENGTH = 22  # secrets.token_urlsafe(16): 128 random bits
+RUN_ID_LENGTH = 22  # runs.new_run_id: secrets.token_urlsafe(16), 128 random bits
 RUN_ID_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{{RUN_ID_LENGTH}}}")
 NAME_MAX = 80
 SHORT_TEXT = 32

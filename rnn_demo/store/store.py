@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -47,6 +46,7 @@ from rnn_demo.store.runs import (
     SaveResult,
     check_run_id,
     clean_name,
+    new_run_id,
 )
 from rnn_demo.store.schema import SCHEMA_REVISION, run_blobs, runs, store_lock
 from rnn_demo.store.settings import (
@@ -176,7 +176,7 @@ class RunStore:
             raise StoreFull(f"Run store {self.where}: could not save the run: it holds "
                             f"{values['size_bytes'] / BYTES_PER_MB:.1f} MB, more than the store's "
                             f"limit of {self.limits.max_store_mb:g} MB.")
-        run_id, now = secrets.token_urlsafe(16), _now()
+        run_id, now = new_run_id(), _now()
         with self._write("save a run") as connection:
             connection.execute(select(store_lock.c.id).with_for_update())  # one save at a time
             connection.execute(insert(runs).values(
