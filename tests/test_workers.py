@@ -22,14 +22,9 @@ import pytest
 
 from rnn_demo.app.live_training import LiveTraining
 from rnn_demo.compute.jobs import JobError
-from rnn_demo.compute.local_pool import (
-    WORKER_NICENESS,
-    WorkerPool,
-    cores,
-    default_threads,
-    process_runs,
-)
+from rnn_demo.compute.local_pool import WorkerPool, process_runs
 from rnn_demo.compute.pool import WorkerFailed, WorkersBusy
+from rnn_demo.compute.worker_process import WORKER_NICENESS, cores, default_threads
 from rnn_demo.config import TrainConfig
 from rnn_demo.engine.model_file import UPLOAD_FOLDER_PREFIX
 from rnn_demo.twins.twin_file import twin_from_arrays
