@@ -6,7 +6,10 @@ chapter's LSTM recipe (``tests.harness.RECIPE``) alone, then again with its Trai
 moment the attack's hostile act begins, from an attacker's own Chromium in a thread. Idle and
 attacked runs alternate, ``--repeats`` times. Prints per attack the victim's click → result
 time idle and under attack (medians), the median of the paired ratios (issue 21 asks < 1.5),
-the health check's p95 and the web process's peak growth while the attack ran. ``--browser-nice``
+the health check's p95 and the web process's peak growth while the attack ran, and the CPU
+seconds the server (its web process and workers) and the browsers used from click to result,
+idle → attacked: on one machine the attacker's browser takes CPU from the victim's worker that,
+in a class, it would take from the attacker's own computer. ``--browser-nice``
 lowers both browsers' share (in a class they run on the visitors' own machines), for a quiet
 machine only: it is their session's autogroup nice, so beside other sessions' work (other
 people's test runs, each its own autogroup) the browsers stall, and the pages with them. See
@@ -29,11 +32,14 @@ from tests.harness import (
     ARTIFACTS,
     RECIPE,
     Server,
+    browser_pids,
+    cpu_seconds,
     deprioritise_browsers,
     launch_chromium,
     no_exceptions,
     page_url,
     status_selector,
+    tree_cpu_seconds,
     wait_until_idle,
 )
 from tests.hostile_support import ANSWER_TIMEOUT_MS, ATTACKS, Health
@@ -81,10 +87,17 @@ class Attacker:
         self._executor.shutdown()
 
 
+def cpu_use(server: Server) -> tuple[float, float]:
+    """CPU seconds so far of (the server's process tree, this process's browsers), ended members included."""
+    return (tree_cpu_seconds(server.pid),
+            sum(cpu_seconds(pid, waited_children=True) for pid in browser_pids(server.pid)))
+
+
 def victim_seconds(browser, server: Server, iterations: int, attack: Future | None = None,
-                   started: threading.Event | None = None) -> float:
+                   started: threading.Event | None = None) -> tuple[float, float, float]:
     """A new visitor opens the recipe and, once ``attack`` has set ``started`` (at once without an
-    attack), clicks Train; returns the seconds from the click to the completed run."""
+    attack), clicks Train; returns the seconds from the click to the completed run, and the CPU
+    seconds the server and the browsers used meanwhile."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(NAVIGATION_TIMEOUT_MS)
     try:
@@ -98,12 +111,13 @@ def victim_seconds(browser, server: Server, iterations: int, attack: Future | No
                 raise RuntimeError("the attack ended without beginning")
             if time.monotonic() > deadline:
                 raise RuntimeError("the attack never began")
-        clicked = time.perf_counter()
+        clicked, (server_before, browsers_before) = time.perf_counter(), cpu_use(server)
         page.get_by_role("button", name="Train", exact=True).click()
         page.wait_for_selector(status_selector("completed"), timeout=ANSWER_TIMEOUT_MS)
         seconds = time.perf_counter() - clicked
+        server_after, browsers_after = cpu_use(server)
         no_exceptions(page)
-        return seconds
+        return seconds, server_after - server_before, browsers_after - browsers_before
     finally:
         context.close()
 
@@ -114,7 +128,7 @@ def measure(server: Server, browser, attacker: Attacker, name: str, iterations: 
     settled_memory(server)
     idle_health = Health(server)
     idle_health.start()
-    idle = victim_seconds(browser, server, iterations)
+    idle, idle_server_cpu, idle_browsers_cpu = victim_seconds(browser, server, iterations)
     idle_health.stop()
     settled_memory(server)
     health, started = Health(server), threading.Event()
@@ -125,13 +139,14 @@ def measure(server: Server, browser, attacker: Attacker, name: str, iterations: 
 
     attack = attacker.submit(ATTACKS[name], server, begin)
     try:
-        attacked = victim_seconds(browser, server, iterations, attack, started)
+        attacked, server_cpu, browsers_cpu = victim_seconds(browser, server, iterations, attack, started)
         sentence = attack.result(timeout=ANSWER_TIMEOUT_MS / 1000)
     finally:
         health.stop()
     return {"idle_s": idle, "attacked_s": attacked, "ratio": attacked / idle, "sentence": sentence,
             "health_missed": health.missed + idle_health.missed, "health_p95_s": health.p95_seconds(),
-            "growth_mib": health.growth_mib}
+            "growth_mib": health.growth_mib, "server_cpu_s": (idle_server_cpu, server_cpu),
+            "browsers_cpu_s": (idle_browsers_cpu, browsers_cpu)}
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -141,6 +156,8 @@ def summarise(runs: list[dict]) -> dict:
             "health_p95_s": max(r["health_p95_s"] for r in runs),
             "health_missed": sum(r["health_missed"] for r in runs),
             "growth_mib": max(r["growth_mib"] for r in runs), "repeats": len(runs),
+            **{key: tuple(statistics.median(r[key][at] for r in runs) for at in (0, 1))
+               for key in ("server_cpu_s", "browsers_cpu_s")},
             "sentence": runs[-1]["sentence"][:160]}
 
 
@@ -179,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
                     runs[name].append(measure(server, browser, attacker, name, args.iterations))
                     run = runs[name][-1]
                     print(f"repeat {repeat + 1}, attack {name}: idle {run['idle_s']:.1f} s, "
-                          f"attacked {run['attacked_s']:.1f} s, ×{run['ratio']:.2f}", flush=True)
+                          f"attacked {run['attacked_s']:.1f} s, ×{run['ratio']:.2f}; CPU s idle → attacked: "
+                          f"server {run['server_cpu_s'][0]:.1f} → {run['server_cpu_s'][1]:.1f}, "
+                          f"browsers {run['browsers_cpu_s'][0]:.1f} → {run['browsers_cpu_s'][1]:.1f}", flush=True)
         finally:
             attacker.close()
             browser.close()
@@ -187,10 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     summary = {name: summarise(each) for name, each in runs.items()}
     print(f"\nvictim: /train?{RECIPE}&iterations={args.iterations}, click → result; medians of {args.repeats}")
     print(f"{'attack':<32} {'idle s':>7} {'attacked s':>10} {'ratio':>6} {'health p95':>10} "
-          f"{'missed':>6} {'web +MiB':>8}")
+          f"{'missed':>6} {'web +MiB':>8} {'server CPU s':>13} {'browsers CPU s':>14}")
     for name, row in summary.items():
         print(f"{name:<32} {row['idle_s']:7.1f} {row['attacked_s']:10.1f} {row['ratio']:6.2f} "
-              f"{row['health_p95_s'] * 1000:8.0f} ms {row['health_missed']:6d} {row['growth_mib']:8.1f}")
+              f"{row['health_p95_s'] * 1000:8.0f} ms {row['health_missed']:6d} {row['growth_mib']:8.1f} "
+              f"{row['server_cpu_s'][0]:5.1f} → {row['server_cpu_s'][1]:4.1f} "
+              f"{row['browsers_cpu_s'][0]:6.1f} → {row['browsers_cpu_s'][1]:4.1f}")
     if tracebacks:
         print("tracebacks in the server log:", *tracebacks, sep="\n  ")
     if args.json:
