@@ -32,8 +32,7 @@ from tests.harness import (
     ARTIFACTS,
     RECIPE,
     Server,
-    browser_pids,
-    cpu_seconds,
+    browser_cpu_seconds,
     deprioritise_browsers,
     launch_chromium,
     no_exceptions,
@@ -89,8 +88,7 @@ class Attacker:
 
 def cpu_use(server: Server) -> tuple[float, float]:
     """CPU seconds so far of (the server's process tree, this process's browsers), ended members included."""
-    return (tree_cpu_seconds(server.pid),
-            sum(cpu_seconds(pid, waited_children=True) for pid in browser_pids(server.pid)))
+    return tree_cpu_seconds(server.pid), browser_cpu_seconds(server.pid, ended_included=True)
 
 
 def victim_seconds(browser, server: Server, iterations: int, attack: Future | None = None,

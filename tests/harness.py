@@ -209,9 +209,10 @@ def browser_pids(server_pid: int | None = None) -> list[int]:
     return pids
 
 
-def browser_cpu_seconds(server_pid: int | None = None) -> float:
-    """CPU seconds used so far by this process's Chromium processes that still run."""
-    return sum(cpu_seconds(pid) for pid in browser_pids(server_pid))
+def browser_cpu_seconds(server_pid: int | None = None, *, ended_included: bool = False) -> float:
+    """CPU seconds used so far by this process's Chromium processes that still run (and, with
+    ``ended_included``, by the ended ones they have waited for: a closed page's renderer)."""
+    return sum(cpu_seconds(pid, waited_children=ended_included) for pid in browser_pids(server_pid))
 
 
 def deprioritise_browsers(server_pid: int | None, niceness: int) -> bool:

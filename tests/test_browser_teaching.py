@@ -78,8 +78,6 @@ def shot(page, selector: str, name: str, *, moving: bool = False) -> None:
     shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
 
 
-
-
 def settle(page, number: int) -> None:
     """Wait until lesson step ``number`` is drawn, its run over, before the next click."""
     page.locator(lesson_step(number)).wait_for(timeout=120_000)

@@ -47,7 +47,6 @@ def default_threads(size: int) -> int:
     return max(1, cores() // size)
 
 
-
 def _end_with_parent(parent_pid: int) -> None:
     """End this worker once the process that started it is gone, however it went (a
     SIGKILL, the kernel's OOM killer): nothing else would end it, and an orphaned
@@ -91,7 +90,7 @@ def _below_everything_else() -> None:
     signals away: the server ends its workers) with its group's nice raised puts
     it below all of them, and a replacement worker's warm-up below a worker that
     trains. Where the kernel has no autogroups the process's own niceness
-    (:class:`_NiceSpawnProcess`) is what holds.
+    (:class:`rnn_demo.compute.local_pool._NiceSpawnProcess`) is what holds.
     """
     os.setsid()
     _set_group_niceness(WARMING_NICENESS)

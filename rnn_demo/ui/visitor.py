@@ -69,7 +69,9 @@ def remember_visitor() -> None:
     if owner is not None:
         st.session_state[OWNER_STATE] = owner
         return
-    offered = st.session_state.setdefault(OFFERED_STATE, new_key())
+    if OFFERED_STATE not in st.session_state:  # made once per session, not once per run
+        st.session_state[OFFERED_STATE] = new_key()
+    offered = st.session_state[OFFERED_STATE]
     with st.sidebar:
         result = _key_component()(
             data={"name": COOKIE, "maxAge": COOKIE_SECONDS, "offered": offered}, key=COMPONENT_KEY,
@@ -78,8 +80,8 @@ def remember_visitor() -> None:
     kept = _owner_or_none((result or {}).get("kept"))
     if kept is not None:
         st.session_state[OWNER_STATE] = kept
-    else:
-        st.session_state.setdefault(OWNER_STATE, owner_from_key(offered))
+    elif OWNER_STATE not in st.session_state:
+        st.session_state[OWNER_STATE] = owner_from_key(offered)
 
 
 def visitor_owner() -> str | None:
