@@ -33,7 +33,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
 # Benchmarks, each run as `python -m bench.<name>` from here; see docs/performance.md.
-# bench_browser times this tree beside git revision BASELINE, run side by side
+# bench_browser and bench_workers time this tree beside git revision BASELINE, run side by side
 # (any revision git knows: `make bench BASELINE=v1.0`; `BASELINE=` times this tree alone).
 BASELINE ?= HEAD~1
 bench: $(VENV)/.runtime $(VENV)/.dev $(DEBIAN_FILES)
@@ -45,6 +45,7 @@ bench: $(VENV)/.runtime $(VENV)/.dev $(DEBIAN_FILES)
 	$(BIN)/python -m bench.bench_trace
 	$(BIN)/python -m bench.bench_gradients
 	$(BIN)/python -m bench.bench_app
+	$(BIN)/python -m bench.bench_workers $(if $(BASELINE),--baseline $(BASELINE))
 	$(BIN)/python -m bench.bench_browser $(if $(BASELINE),--baseline $(BASELINE))
 	$(BIN)/python -m bench.load_test --visitors 8
 	$(BIN)/python -m bench.load_test --visitors 16

@@ -10,18 +10,20 @@ the health check's p95 and the web process's peak growth while the attack ran, a
 seconds the server (its web process and workers) and the browsers used from click to result,
 idle → attacked: on one machine the attacker's browser takes CPU from the victim's worker that,
 in a class, it would take from the attacker's own computer. ``--browser-nice``
-lowers both browsers' share (in a class they run on the visitors' own machines), for a quiet
-machine only: it is their session's autogroup nice, so beside other sessions' work (other
+lowers both browsers' share (in a class they run on the visitors' own machines), and
+``--attacker-nice`` the attacker's alone (the victim's browser stays at the server's share, so
+its own rendering is timed as on an idle server), for a quiet machine only: it is their session's autogroup nice, so beside other sessions' work (other
 people's test runs, each its own autogroup) the browsers stall, and the pages with them. See
 docs/hosting.md.
 
-    python -m bench.hostile [--repeats 3] [--iterations 200] [--attacks 1,2,9] [--browser-nice 0] [--json]
+    python -m bench.hostile [--repeats 3] [--iterations 200] [--attacks 1,2,9] [--browser-nice 0] [--attacker-nice 0] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -33,6 +35,7 @@ from tests.harness import (
     RECIPE,
     Server,
     browser_cpu_seconds,
+    browser_pids,
     deprioritise_browsers,
     launch_chromium,
     no_exceptions,
@@ -171,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     # docs/hosting.md).
     parser.add_argument("--browser-nice", type=int, default=0,
                         help="nice of the browsers' scheduler group (default 0: the server's; 10 on a quiet machine)")
+    parser.add_argument("--attacker-nice", type=int, default=0,
+                        help="nice of the attacker's browser's scheduler group only (default 0; 19: as if "
+                             "it ran on the attacker's own computer, as in a class or on a hosted demo)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     chosen = [name for name in ATTACKS if name.split()[0] in args.attacks.split(",")]
@@ -186,9 +192,12 @@ def main(argv: list[str] | None = None) -> int:
         browser, attacker = launch_chromium(playwright), Attacker()
         try:
             victim_seconds(browser, server, iterations=20)  # warm: the first visit's imports, a worker's first job
+            victims_sessions = {os.getsid(pid) for pid in browser_pids(server.pid)}
             attacker.submit(lambda page, server, begin: "", server, None).result()  # its Chromium started
             if args.browser_nice:
                 deprioritise_browsers(server.pid, args.browser_nice)
+            if args.attacker_nice:  # after --browser-nice: the attacker's own share wins
+                deprioritise_browsers(server.pid, args.attacker_nice, leave_out_sessions=victims_sessions)
             for repeat in range(args.repeats):
                 for name in chosen:
                     runs[name].append(measure(server, browser, attacker, name, args.iterations))
@@ -202,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
         tracebacks = server.tracebacks()
     summary = {name: summarise(each) for name, each in runs.items()}
-    print(f"\nvictim: /train?{RECIPE}&iterations={args.iterations}, click → result; medians of {args.repeats}")
+    print(f"\nvictim: /train?{RECIPE}&iterations={args.iterations}, click → result; medians of {args.repeats}; "
+          f"browsers' nice {args.browser_nice}, the attacker's {args.attacker_nice or args.browser_nice}")
     print(f"{'attack':<32} {'idle s':>7} {'attacked s':>10} {'ratio':>6} {'health p95':>10} "
           f"{'missed':>6} {'web +MiB':>8} {'server CPU s':>13} {'browsers CPU s':>14}")
     for name, row in summary.items():

@@ -28,7 +28,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from pathlib import Path
 
 from rnn_demo.ui.inside import SECTION_PARAMETER, SECTIONS
@@ -215,8 +215,9 @@ def browser_cpu_seconds(server_pid: int | None = None, *, ended_included: bool =
     return sum(cpu_seconds(pid, waited_children=ended_included) for pid in browser_pids(server_pid))
 
 
-def deprioritise_browsers(server_pid: int | None, niceness: int) -> bool:
-    """Give this process's Chromium ``niceness`` (its scheduler autogroup's nice); True if done.
+def deprioritise_browsers(server_pid: int | None, niceness: int, *, leave_out_sessions: Container[int] = ()) -> bool:
+    """Give this process's Chromium ``niceness`` (its scheduler autogroup's nice), but for the
+    browsers whose session is in ``leave_out_sessions``; True if done.
 
     On a 2-core machine the visitors' browsers would otherwise take the CPU
     the server needs; in a classroom they run on the visitors' own machines.
@@ -228,6 +229,8 @@ def deprioritise_browsers(server_pid: int | None, niceness: int) -> bool:
     done = False
     for pid in browser_pids(server_pid):
         try:
+            if os.getsid(pid) in leave_out_sessions:
+                continue
             Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
             done = True
         except OSError:
@@ -308,7 +311,7 @@ class Server:
         return self.process.pid
 
     def worker_pids(self) -> list[int]:
-        """The server's child processes (its workers and multiprocessing's resource tracker)."""
+        """The server's descendants: multiprocessing's resource tracker and fork server, and the workers forked from it."""
         return process_tree(self.pid)[1:]
 
     def memory_mib(self) -> tuple[float, float]:

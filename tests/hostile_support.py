@@ -33,6 +33,7 @@ from tests.harness import (
     draw_stroke,
     no_exceptions,
     page_url,
+    process_tree,
     status_kib,
     status_selector,
     wait_for,
@@ -295,8 +296,12 @@ def train_after_a_killed_worker(page, server: Server, begin: Begin = nothing) ->
 
 
 def busiest_worker(server: Server) -> int:
-    """The worker process that used the most CPU over one second (the one training)."""
-    workers = [pid for pid in server.worker_pids() if "spawn_main" in _command(pid)]
+    """The worker process that used the most CPU over one second (the one training): the
+    workers are the children of the server's fork server, the one child of the server that runs
+    ``multiprocessing.forkserver``."""
+    fork_server = next(pid for pid in server.worker_pids()
+                       if _stat(pid)[1] == str(server.pid) and "multiprocessing.forkserver" in _command(pid))
+    workers = process_tree(fork_server)[1:]
     before = {pid: _cpu_ticks(pid) for pid in workers}
     time.sleep(1.0)  # a CPU share is a rate: it needs an interval
     return max(workers, key=lambda pid: _cpu_ticks(pid) - before[pid])
@@ -309,12 +314,17 @@ def _command(pid: int) -> str:
         return ""
 
 
-def _cpu_ticks(pid: int) -> int:
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command: state, parent, …; none once it is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return -1
+        return ["", ""]
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = _stat(pid)
+    return int(fields[11]) + int(fields[12]) if len(fields) > 12 else -1
 
 
 # Issue 21's attacks by number, each with the files it sends built on first use.

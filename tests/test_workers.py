@@ -1,6 +1,6 @@
 """The worker pool with real processes: training, faults, stops and recycling.
 
-Every test here runs real Keras jobs in real spawned worker processes and
+Every test here runs real Keras jobs in real worker processes and
 hurts them for real (SIGKILL, a hang, a native abort), then checks that the
 pool answers the next job as if nothing had happened.
 """
@@ -28,7 +28,7 @@ from rnn_demo.compute.worker_process import WORKER_NICENESS, cores, default_thre
 from rnn_demo.config import TrainConfig
 from rnn_demo.engine.model_file import UPLOAD_FOLDER_PREFIX
 from rnn_demo.twins.twin_file import twin_from_arrays
-from tests.harness import wait_for
+from tests.harness import maps_library, wait_for
 
 pytestmark = pytest.mark.slow
 STOP_GRACE = 3.0
@@ -182,6 +182,17 @@ def test_a_hanging_upload_is_ended_by_its_timeout(pool):
 def test_each_worker_gets_its_share_of_the_cores(pool):
     assert pool.backend_info()["threads"] == default_threads(1) == cores()
     assert default_threads(2 * cores()) == 1  # never none
+
+
+def test_workers_are_forked_from_a_fork_server_that_has_imported_tensorflow(pool):
+    """A new worker starts with TensorFlow in memory: multiprocessing's fork server, its parent,
+    imported it once (rnn_demo.compute.fork_server), so no worker pays for the import again."""
+    worker = busy_pid(pool)
+    fork_server = int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    command = Path(f"/proc/{fork_server}/cmdline").read_bytes().decode(errors="replace")
+    assert fork_server != os.getpid()
+    assert "multiprocessing.forkserver" in command and "rnn_demo.compute.fork_server" in command
+    assert maps_library(fork_server, "tensorflow") and maps_library(worker, "tensorflow")
 
 
 def test_workers_run_below_the_web_process_priority():

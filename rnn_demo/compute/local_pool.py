@@ -1,7 +1,8 @@
-"""This machine's worker pool: warm, spawned worker processes that run the Keras jobs.
+"""This machine's worker pool: warm worker processes that run the Keras jobs.
 
-One ``ProcessPoolExecutor`` of one spawned process per worker (TensorFlow is
-not fork-safe), so a dead process fails only its own job. Workers warm up when
+One ``ProcessPoolExecutor`` of one process per worker, so a dead process fails
+only its own job. Each is forked from multiprocessing's fork server, which has
+imported Keras but started none of TensorFlow's runtime (that is not fork-safe). Workers warm up when
 started and are recycled after ``max_jobs`` jobs, past ``max_memory_mb``, or
 after any job that failed or was ended, as Celery's ``max_tasks_per_child``
 does; the pool counts jobs itself because it must know each process, to end a
@@ -11,6 +12,7 @@ worker is :mod:`rnn_demo.compute.worker_process`. See docs/hosting.md.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -21,13 +23,13 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from rnn_demo.compute import pool
 from rnn_demo.compute.follow import follow
-from rnn_demo.compute.worker_process import WORKER_NICENESS, default_threads, execute, initialise
+from rnn_demo.compute.worker_process import default_threads, execute, initialise
 from rnn_demo.engine.model_file import UPLOAD_FOLDER_PREFIX
 
 EVENT_POLL_SECONDS = 0.05
@@ -69,24 +71,27 @@ def remove_orphan_upload_folders(folder: str | None = None) -> list[Path]:
     return removed
 
 
-class _NiceSpawnProcess(multiprocessing.context.SpawnProcess):
-    """A spawned worker below the web process's priority from its first instruction: on a
-    small server, pages stay quick while workers start, warm up or train (they get every
-    idle cycle all the same). Set by the parent at once, because a new interpreter's start
-    (imports before any initializer runs) costs half a CPU second per worker."""
+def _fork_server_context() -> multiprocessing.context.ForkServerContext:
+    """Workers forked from one fork server that has imported Keras (:mod:`rnn_demo.compute.fork_server`).
 
-    def start(self) -> None:
-        super().start()
-        try:  # best effort: a process that died at once is the executor's to report
-            os.setpriority(os.PRIO_PROCESS, self.pid, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS)
-        except OSError:
-            pass
+    Not plain ``fork``: the web process runs threads (Streamlit's, the pool's), and a
+    fork copies their locks mid-use. The fork server is single-threaded past its
+    imports (OpenBLAS's threads, which stop themselves around a fork) and has
+    started none of TensorFlow's runtime.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["rnn_demo.compute.fork_server"])
+    return context
 
 
-class _NiceSpawnContext(multiprocessing.context.SpawnContext):
-    """``multiprocessing.get_context("spawn")`` whose processes are :class:`_NiceSpawnProcess`."""
-
-    Process = _NiceSpawnProcess
+def _pass_on(done: Future, *, to: Future) -> None:
+    """Give ``to`` what ``done`` ended with: a value, an error, or a cancellation."""
+    if done.cancelled():
+        to.cancel()
+    elif done.exception() is not None:
+        to.set_exception(done.exception())
+    else:
+        to.set_result(done.result())
 
 
 class _Worker:
@@ -96,12 +101,31 @@ class _Worker:
         self.events = context.Queue()
         self.stop_event = context.Event()
         self.executor = ProcessPoolExecutor(
-            1, mp_context=context, initializer=initialise, initargs=(self.events, self.stop_event, threads),
+            1, mp_context=context, initializer=initialise, initargs=(self.events, self.stop_event, threads, os.getpid()),
         )
         self.jobs_done = 0
         self._pid: int | None = None
-        # Start the process now: the first job then finds it warm.
-        self.warm = self.executor.submit(execute, 0, "warm_up", ())
+        # Start the process now, so the first job finds it warm; from a thread of its own,
+        # because a process's start waits until the fork server has imported Keras (seconds,
+        # once per server), and the caller may be drawing a visitor's first page.
+        self.warm: Future = Future()
+        self._warm_submitted = threading.Event()
+        threading.Thread(target=self._start, name="rnn-demo-worker-start", daemon=True).start()
+
+    def _start(self) -> None:
+        try:
+            warm_up = self.executor.submit(execute, 0, "warm_up", ())
+        except (RuntimeError, OSError) as error:  # retired first (shut down), broken at birth, no fork
+            self.warm.set_exception(error)
+            return
+        finally:
+            self._warm_submitted.set()
+        warm_up.add_done_callback(functools.partial(_pass_on, to=self.warm))
+
+    def submit(self, job_id: int, name: str, args: tuple) -> Future:
+        """Hand the process a job (after its warm-up, which is always its first)."""
+        self._warm_submitted.wait()
+        return self.executor.submit(execute, job_id, name, args)
 
     @property
     def pid(self) -> int | None:
@@ -144,7 +168,7 @@ class WorkerPool(pool.Pool):
         self.max_jobs = max_jobs
         self.max_memory_mb = max_memory_mb
         self.stop_grace = stop_grace
-        self._context = _NiceSpawnContext()
+        self._context = _fork_server_context()
         remove_orphan_upload_folders()  # a previous server's workers, killed mid-read
         self._lock = threading.Condition()
         self._idle = [_Worker(self._context, self.threads) for _ in range(size)]
@@ -251,7 +275,7 @@ class WorkerPool(pool.Pool):
         if worker.pid is not None and not process_runs(worker.pid):
             raise _DiedIdle
         try:
-            future = worker.executor.submit(execute, job_id, request.name, request.args)
+            future = worker.submit(job_id, request.name, request.args)
         except BrokenProcessPool as error:
             raise _DiedIdle from error
         running = _Running(worker, job_id, future, request.on_event)

@@ -1,13 +1,14 @@
 """The worker process's side of :mod:`rnn_demo.compute.local_pool`: its start and its jobs.
 
-:func:`initialise` runs once in each spawned worker (thread counts, its scheduler
-group, the event channel, ending with its parent); :func:`execute` runs each job
+:func:`initialise` runs once in each new worker (thread counts, its scheduler
+group, the event channel, ending with the web process); :func:`execute` runs each job
 and says the worker's resident memory after it, so the pool can recycle it.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import threading
 import time
@@ -17,7 +18,7 @@ from rnn_demo.compute import jobs
 
 WORKER_NICENESS = 10
 WARMING_NICENESS = 19  # a worker's scheduler group while it warms up, below those that train
-PARENT_CHECK_SECONDS = 1.0
+SERVER_CHECK_SECONDS = 1.0
 
 _channel: _QueueChannel | None = None
 
@@ -47,19 +48,44 @@ def default_threads(size: int) -> int:
     return max(1, cores() // size)
 
 
-def _end_with_parent(parent_pid: int) -> None:
-    """End this worker once the process that started it is gone, however it went (a
+def _end_with_server(server_pid: int) -> None:
+    """End this worker once the web process that uses it is gone, however it went (a
     SIGKILL, the kernel's OOM killer): nothing else would end it, and an orphaned
-    worker keeps its hundreds of MiB until the machine restarts."""
+    worker keeps its hundreds of MiB until the machine restarts.
+
+    The web process is not this worker's parent (the fork server is), and the fork
+    server lives as long as its workers do, so it is the web process that is watched:
+    through a pidfd, readable once it ends, or where there are none by its pid.
+    """
+    try:
+        server = os.pidfd_open(server_pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfds (not Linux, or before 5.3)
+        server = None
+
     def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(PARENT_CHECK_SECONDS)
+        if server is not None:
+            select.select([server], [], [])
+        else:
+            while _runs(server_pid):
+                time.sleep(SERVER_CHECK_SECONDS)
         os._exit(1)
 
-    threading.Thread(target=watch, name="rnn-demo-parent-watch", daemon=True).start()
+    threading.Thread(target=watch, name="rnn-demo-server-watch", daemon=True).start()
 
 
-def initialise(events, stop_event, threads: int) -> None:
+def _runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def initialise(events, stop_event, threads: int, server_pid: int) -> None:
     """Runs once in each new worker process, before its first job (the warm-up)
     and before anything imports TensorFlow or JAX."""
     global _channel
@@ -76,7 +102,7 @@ def initialise(events, stop_event, threads: int) -> None:
     _below_everything_else()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _channel = _QueueChannel(events, stop_event)
-    _end_with_parent(os.getppid())
+    _end_with_server(server_pid)
 
 
 def _below_everything_else() -> None:
@@ -89,14 +115,14 @@ def _below_everything_else() -> None:
     a second app). A session of its own (``setsid``, which also keeps a terminal's
     signals away: the server ends its workers) with its group's nice raised puts
     it below all of them, and a replacement worker's warm-up below a worker that
-    trains. Where the kernel has no autogroups the process's own niceness
-    (:class:`rnn_demo.compute.local_pool._NiceSpawnProcess`) is what holds.
+    trains. Where the kernel has no autogroups the process's own niceness, set
+    in the fork server it came from (:mod:`rnn_demo.compute.fork_server`), is what holds.
     """
     os.setsid()
-    _set_group_niceness(WARMING_NICENESS)
+    set_group_niceness(WARMING_NICENESS)
 
 
-def _set_group_niceness(niceness: int) -> None:
+def set_group_niceness(niceness: int) -> None:
     try:  # any niceness from 0 up is this process's to set (proc(5), /proc/pid/autogroup)
         Path("/proc/self/autogroup").write_text(str(niceness))
     except OSError:
@@ -130,7 +156,7 @@ def execute(job_id: int, name: str, args: tuple):
     finally:
         _channel.report(("finished", None))
     if name == "warm_up":
-        _set_group_niceness(WORKER_NICENESS)
+        set_group_niceness(WORKER_NICENESS)
     resident = resident_mb()
     _tidying = threading.Thread(target=jobs.release_memory, name="rnn-demo-tidy", daemon=True)
     _tidying.start()

@@ -1,0 +1,29 @@
+"""Imported once, by multiprocessing's fork server: the process every local worker is forked from.
+
+:class:`rnn_demo.compute.local_pool.WorkerPool` names this module as the fork server's
+preload. Importing it puts the fork server below the web process (its own session and
+scheduler group, niced like a warming worker), then imports Keras and the engine. A worker
+forked from it starts with them in memory, so a new or replacement worker pays for its
+warm-up only (about 1 CPU s on the 2-core build machine) and not for an interpreter and
+TensorFlow's import as well (3–4 CPU s more, taken from the trainings beside it).
+
+Only imports happen here. TensorFlow's runtime and its thread pools start in each worker
+at its first operation, after the fork and after :func:`~rnn_demo.compute.worker_process.initialise`
+has set their sizes. With another backend (``KERAS_BACKEND=jax``) each worker imports for
+itself, as a spawned process would: whether JAX's import alone leaves a process safe to fork
+is not something we have verified. The web process never imports this module.
+"""
+
+import os
+
+from rnn_demo.compute.worker_process import WARMING_NICENESS, WORKER_NICENESS, set_group_niceness
+
+try:  # a session of its own: a terminal's Ctrl-C is for the web process, which ends the fork server
+    os.setsid()
+except OSError:
+    pass  # already a session leader
+set_group_niceness(WARMING_NICENESS)
+os.nice(WORKER_NICENESS)  # where there are no autogroups, the process's own niceness holds
+if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+    import rnn_demo.engine.persistence  # noqa: F401
+    import rnn_demo.engine.training  # noqa: F401
