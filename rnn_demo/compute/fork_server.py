@@ -4,8 +4,8 @@
 preload. Importing it puts the fork server below the web process (its own session and
 scheduler group, niced like a warming worker), then imports Keras and the engine. A worker
 forked from it starts with them in memory, so a new or replacement worker pays for its
-warm-up only (about 1 CPU s on the 2-core build machine) and not for an interpreter and
-TensorFlow's import as well (3–4 CPU s more, taken from the trainings beside it).
+warm-up only, not for an interpreter and TensorFlow's import as well, which would take
+the CPU from the trainings beside it (figures: docs/hosting.md, ``bench/bench_workers.py``).
 
 Only imports happen here. TensorFlow's runtime and its thread pools start in each worker
 at its first operation, after the fork and after :func:`~rnn_demo.compute.worker_process.initialise`

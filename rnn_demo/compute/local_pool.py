@@ -2,12 +2,13 @@
 
 One ``ProcessPoolExecutor`` of one process per worker, so a dead process fails
 only its own job. Each is forked from multiprocessing's fork server, which has
-imported Keras but started none of TensorFlow's runtime (that is not fork-safe). Workers warm up when
-started and are recycled after ``max_jobs`` jobs, past ``max_memory_mb``, or
-after any job that failed or was ended, as Celery's ``max_tasks_per_child``
-does; the pool counts jobs itself because it must know each process, to end a
-hung one. A replaced worker's upload folders go with it. What runs inside a
-worker is :mod:`rnn_demo.compute.worker_process`. See docs/hosting.md.
+imported Keras but started none of TensorFlow's runtime (that is not
+fork-safe). Workers warm up when started and are recycled after ``max_jobs``
+jobs, past ``max_memory_mb``, or after any job that failed or was ended, as
+Celery's ``max_tasks_per_child`` does; the pool counts jobs itself because it
+must know each process, to end a hung one. A replaced worker's upload folders
+go with it. What runs inside a worker is :mod:`rnn_demo.compute.worker_process`.
+See docs/hosting.md.
 """
 
 from __future__ import annotations
