@@ -14,6 +14,8 @@ See docs/teaching.md ("Three screens").
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rnn_demo.config import ARCHITECTURE_NAMES
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.browser
 
 PROJECTOR = {"width": 1280, "height": 720}
 PHONE = {"width": 390, "height": 844}
+AT_REST_FRAMES = 10  # a box that stays put this many animation frames (~170 ms) has come to rest
 MIN_LESSON_CHART_PX = 250  # a lesson chart's width on a projector: three heatmaps beside the text were 203
 RESULT_TIMEOUT_MS = 300_000
 # The main area's scroll position: Streamlit scrolls its main section, not the document.
@@ -67,6 +70,27 @@ def _sidebar_width(page) -> float:
     return 0.0 if box is None else box["width"]
 
 
+def _boxes_at_rest(page, selector: str, frames: int = AT_REST_FRAMES) -> list[dict]:
+    """The bounding boxes (``x``, ``y``, ``width``, ``height``) of the visible elements matching
+    ``selector``, once they have not moved for ``frames`` animation frames.
+
+    Streamlit animates what a rerun opens or closes (the sidebar, an expander), so a
+    box read at once can be one taken mid-slide; the page's own layout is where it comes to rest.
+    """
+    at_rest = f"""() => {{
+        const boxes = Array.from(document.querySelectorAll({json.dumps(selector)}))
+            .map(element => element.getBoundingClientRect())
+            .filter(box => box.height > 0)
+            .map(box => ({{x: box.x, y: box.y, width: box.width, height: box.height}}));
+        const seen = JSON.stringify(boxes);
+        window.__layoutFrames = window.__layoutSeen === seen ? window.__layoutFrames + 1 : 0;
+        window.__layoutSeen = seen;
+        return boxes.length > 0 && window.__layoutFrames >= {frames} && seen;
+    }}"""
+    page.evaluate("() => { window.__layoutSeen = null; window.__layoutFrames = 0; }")
+    return json.loads(page.wait_for_function(at_rest, polling="raf", timeout=RESULT_TIMEOUT_MS).json_value())
+
+
 def test_projector_every_lesson_step_fits_with_back_and_next_on_screen(server, browser):
     with visitor_page(browser, PROJECTOR) as page:
         page.goto(page_url(server.base, "learn", "step=1"))
@@ -75,6 +99,7 @@ def test_projector_every_lesson_step_fits_with_back_and_next_on_screen(server, b
             step.wait_for(timeout=120_000)
             wait_until_idle(page, ready="learn")
             page.wait_for_function(SETTLED_JS, polling=200, timeout=60_000)
+            _boxes_at_rest(page, f".{CSS_KEY_PREFIX}{LESSON_KEY_PREFIX}{number}")  # the sidebar folds away
             assert page.locator("h1").first.inner_text() == LESSON[number - 1].title
             assert page.evaluate(SCROLLED_JS) == [0, 0]
             assert _inside(step.bounding_box(), PROJECTOR), f"step {number} is taller than the screen"
@@ -94,7 +119,8 @@ def test_projector_every_lesson_step_fits_with_back_and_next_on_screen(server, b
         page.get_by_role("button", name="Leave the lesson").click()
         wait_until_idle(page, ready="learn")
         page.locator("h1").filter(has_text="Learn:").wait_for()
-        assert _sidebar_width(page) > 200  # the page list is back outside the lesson
+        (sidebar,) = _boxes_at_rest(page, "[data-testid='stSidebar']")
+        assert sidebar["width"] > 200, sidebar  # the page list is back outside the lesson
 
 
 def test_phone_train_brings_the_live_view_into_sight(server, browser):
@@ -106,15 +132,14 @@ def test_phone_train_brings_the_live_view_into_sight(server, browser):
         train.tap()  # on screen already: tapping it does not scroll
         running = page.locator(status_selector("running"))
         running.wait_for(timeout=RESULT_TIMEOUT_MS)
+        # The controls above fold away as the live view comes in, so it slides up into place.
+        (running_box,) = _boxes_at_rest(page, status_selector("running"))
         assert page.evaluate(SCROLLED_JS) == [0, 0]
-        assert _intersects(running.bounding_box(), PHONE), f"the live view is at {running.bounding_box()}"
+        assert _intersects(running_box, PHONE), f"the live view is at {running_box}"
         # Stop is drawn just after the running marker; the live view's tick before may
-        # linger in the page for a moment, hidden (0 px high).
-        stops_js = (f"() => Array.from(document.querySelectorAll('.{CSS_KEY_PREFIX}{STOP_KEY} button'))"
-                    ".map(button => button.getBoundingClientRect().toJSON()).filter(box => box.height > 0)")
-        page.wait_for_function(f"({stops_js})().length > 0", timeout=RESULT_TIMEOUT_MS)
-        stops = page.evaluate(stops_js)
-        assert stops and min(stop["height"] for stop in stops) >= TAP_TARGET_PX, stops
+        # linger in the page for a moment, hidden (0 px high, left out).
+        stops = _boxes_at_rest(page, f".{CSS_KEY_PREFIX}{STOP_KEY} button")
+        assert min(stop["height"] for stop in stops) >= TAP_TARGET_PX, stops
         # At hand where the eye lands, at the live view's top: on the screen Train left
         # (below the four numbers and the chart it was 1,460 px down).
         assert all(_inside(stop, PHONE) for stop in stops), f"Stop is at {stops}"

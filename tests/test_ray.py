@@ -62,6 +62,8 @@ def _ray_processes_below(pid: int) -> set[int]:
                 command = (Path("/proc") / str(child) / "cmdline").read_bytes()
             except OSError:
                 continue
+            if b"multiprocessing.forkserver" in command:
+                continue  # the local pool's fork server: its command names sys.path, ray's folders too
             if b"ray" in command.lower():
                 found.add(child)
     return found
