@@ -11,9 +11,10 @@ seconds the server (its web process and workers) and the browsers used from clic
 idle → attacked: on one machine the attacker's browser takes CPU from the victim's worker that,
 in a class, it would take from the attacker's own computer. ``--browser-nice``
 lowers both browsers' share (in a class they run on the visitors' own machines), and
-``--attacker-nice`` the attacker's alone (the victim's browser stays at the server's share, so
-its own rendering is timed as on an idle server), for a quiet machine only: it is their session's autogroup nice, so beside other sessions' work (other
-people's test runs, each its own autogroup) the browsers stall, and the pages with them. See
+``--attacker-nice`` the attacker's alone (the victim's browser stays at the server's
+share, so its own rendering is timed as on an idle server), for a quiet machine only:
+it is their session's autogroup nice, so beside other sessions' work (other people's
+test runs, each its own autogroup) the browsers stall, and the pages with them. See
 docs/hosting.md.
 
     python -m bench.hostile [--repeats 3] [--iterations 200] [--attacks 1,2,9] [--browser-nice 0] [--attacker-nice 0] [--json]

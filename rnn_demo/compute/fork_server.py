@@ -16,13 +16,9 @@ is not something we have verified. The web process never imports this module.
 
 import os
 
-from rnn_demo.compute.worker_process import WARMING_NICENESS, WORKER_NICENESS, set_group_niceness
+from rnn_demo.compute.worker_process import WORKER_NICENESS, below_everything_else
 
-try:  # a session of its own: a terminal's Ctrl-C is for the web process, which ends the fork server
-    os.setsid()
-except OSError:
-    pass  # already a session leader
-set_group_niceness(WARMING_NICENESS)
+below_everything_else()
 os.nice(WORKER_NICENESS)  # where there are no autogroups, the process's own niceness holds
 if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
     import rnn_demo.engine.persistence  # noqa: F401

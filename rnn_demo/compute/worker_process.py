@@ -76,6 +76,8 @@ def _end_with_server(server_pid: int) -> None:
 
 
 def _runs(pid: int) -> bool:
+    """Whether ``pid`` exists, asked with signal 0: unlike ``/proc`` (``local_pool.process_runs``)
+    it works where there are no pidfds, and may be no ``/proc``; a zombie counts as running."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -99,15 +101,16 @@ def initialise(events, stop_event, threads: int, server_pid: int) -> None:
     # A Ctrl-C in the terminal reaches the whole process group; the server
     # decides when its workers end.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _below_everything_else()
+    below_everything_else()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _channel = _QueueChannel(events, stop_event)
     _end_with_server(server_pid)
 
 
-def _below_everything_else() -> None:
-    """Put this worker in a scheduler group of its own, niced :data:`WARMING_NICENESS`
-    until its warm-up is done (then :data:`WORKER_NICENESS`).
+def below_everything_else() -> None:
+    """Put this process (a worker, or the fork server workers come from) in a scheduler
+    group of its own, niced :data:`WARMING_NICENESS` (a worker's until its warm-up is
+    done, then :data:`WORKER_NICENESS`).
 
     Linux's autogroups share the CPU between sessions first and by niceness only
     inside each: a worker in the server's session, however nice, makes the whole
@@ -119,10 +122,10 @@ def _below_everything_else() -> None:
     in the fork server it came from (:mod:`rnn_demo.compute.fork_server`), is what holds.
     """
     os.setsid()
-    set_group_niceness(WARMING_NICENESS)
+    _set_group_niceness(WARMING_NICENESS)
 
 
-def set_group_niceness(niceness: int) -> None:
+def _set_group_niceness(niceness: int) -> None:
     try:  # any niceness from 0 up is this process's to set (proc(5), /proc/pid/autogroup)
         Path("/proc/self/autogroup").write_text(str(niceness))
     except OSError:
@@ -156,7 +159,7 @@ def execute(job_id: int, name: str, args: tuple):
     finally:
         _channel.report(("finished", None))
     if name == "warm_up":
-        set_group_niceness(WORKER_NICENESS)
+        _set_group_niceness(WORKER_NICENESS)
     resident = resident_mb()
     _tidying = threading.Thread(target=jobs.release_memory, name="rnn-demo-tidy", daemon=True)
     _tidying.start()
