@@ -1,16 +1,26 @@
 """RNN Lab: the entry point (`streamlit run app.py`, or `make run`).
 
-A frame only: page config and navigation, in :func:`rnn_demo.ui.navigation.run_app`
-(the registry of pages, ``PAGES``, is there too). Each page is a short layout
-script in ``pages/`` that starts with ``navigation.page_entry()``; the logic
-lives in ``rnn_demo``. Why the frame is a function: docs/architecture.md.
+Two roles, one file. ``streamlit run`` first imports it as the module ``app``:
+``app`` is then the server (:class:`streamlit.App`), which warms up before it
+answers anything (:mod:`rnn_demo.ui.startup`). Each session's script run executes
+it as ``__main__``: the frame, page config and navigation, in
+:func:`rnn_demo.ui.navigation.run_app` (the registry of pages, ``PAGES``, is
+there too). Each page is a short layout script in ``pages/`` that starts with
+``navigation.page_entry()``; the logic lives in ``rnn_demo``. Why the frame is
+a function: docs/architecture.md.
 
-The guard: the worker processes (forked from multiprocessing's fork server) import this file
+The worker processes (forked from multiprocessing's fork server) import this file
 again as ``__mp_main__``, since Streamlit leaves it installed as ``__main__``;
-the guard keeps them from drawing the app and starting workers of their own.
+neither branch runs there, so they neither draw the app nor start a server.
 """
 
 if __name__ == "__main__":
     from rnn_demo.ui.navigation import run_app
 
     run_app()
+elif __name__ == "app":
+    import streamlit as st
+
+    from rnn_demo.ui.startup import lifespan
+
+    app = st.App("app.py", lifespan=lifespan)

@@ -69,8 +69,8 @@ def run_app() -> None:
     """The frame: page config, navigation, and the page the URL names (app.py's whole body)."""
     fix_mmap_threshold()  # freed arrays go back to the system (rnn_demo.app.memory)
     st.set_page_config(page_title=APP_TITLE, page_icon=":material/gesture:", layout="wide")
-    # The first visit of any page starts the worker processes, so that they are
-    # warm by the time anyone presses Train.
+    # The server's warm-up has started the workers (rnn_demo.ui.startup); where no
+    # warm-up ran (a script run without app.py's st.App), the first visit does.
     worker_pool()
     page = st.navigation([
         st.Page(page.script, title=page.title, icon=page.icon, default=page.default,

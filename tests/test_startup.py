@@ -1,0 +1,43 @@
+"""The server's warm-up (rnn_demo.ui.startup), on a real server: what a first visit after a
+start would otherwise import, read and start is done before the server answers anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnn_demo.ui.navigation import PAGES
+from tests.harness import ARTIFACTS, Server, maps_library, no_exceptions, page_url, wait_until_idle
+
+
+def _extension_modules(pid: int) -> set[str]:
+    """The compiled libraries (``.so``) process ``pid`` has mapped: what its imports have loaded."""
+    return {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines()
+            if ".so" in line.rsplit("/", 1)[-1]}
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_a_server_that_answers_has_done_the_first_visits_work(browser):
+    with Server(log_path=ARTIFACTS / "streamlit-startup.log") as fresh:
+        # Nobody has visited yet: Streamlit's dataframe libraries are in, a worker is warm.
+        assert "Warmed up in" in fresh.log_path.read_text()
+        assert maps_library(fresh.pid, "pandas/_libs") and maps_library(fresh.pid, "pyarrow")
+        fork_server = next(pid for pid in fresh.worker_pids()
+                           if b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes())
+        workers = [pid for pid in fresh.worker_pids() if _parent(pid) == fork_server]
+        assert workers and all(maps_library(pid, "tensorflow") for pid in workers)
+        loaded = _extension_modules(fresh.pid)
+        for page_info in PAGES:  # each page's first visit, by a new visitor
+            context = browser.new_context()
+            try:
+                tab = context.new_page()
+                tab.goto(page_url(fresh.base, page_info.name))
+                wait_until_idle(tab, ready=page_info.name)
+                no_exceptions(tab)
+            finally:
+                context.close()
+        assert _extension_modules(fresh.pid) - loaded == set()  # no first visit had to import one
+        assert not maps_library(fresh.pid, "tensorflow")
+        assert not fresh.tracebacks()
