@@ -37,16 +37,17 @@ async def lifespan(app):
 def warm_up() -> None:
     """Import, read and start what the pages' first views need (the caches every session shares)."""
     started = time.perf_counter()
+    from rnn_demo.ui import resources
+
+    pool = resources.worker_pool()  # first: its fork server imports Keras beside what follows
     import pandas  # noqa: F401  (what Streamlit's components import on their first call)
     import pyarrow  # noqa: F401
 
     for package in (rnn_demo.ui, rnn_demo.views):
         for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
             importlib.import_module(module.name)
-    from rnn_demo.ui import resources
     from rnn_demo.views import figures, inside_figures
 
-    resources.worker_pool()
     resources.run_store()
     dataset = resources.get_dataset("mnist")
     for arch in ARCHITECTURES:
@@ -56,8 +57,8 @@ def warm_up() -> None:
     figures.sequence_figure(trace.image).to_json()
     inside_figures.readout_figure(trace.image, trace.readout_probabilities, trace.row_importance,
                                   dataset.class_names).to_json()
-    try:  # a worker that has imported Keras will not take the first visitors' CPU
-        resources.worker_pool().backend_info(wait=True)
+    try:  # a warm worker: the first Train is not kept waiting, nor the first visits slowed
+        pool.backend_info(wait=True)
     except Exception as error:  # noqa: BLE001 - the pages still serve the shipped models
         _LOG.warning("The workers did not start: %s", error)
     _LOG.info("Warmed up in %.1f s", time.perf_counter() - started)
