@@ -29,9 +29,15 @@ _LOG = get_logger(__name__)
 
 @contextlib.asynccontextmanager
 async def lifespan(app):
-    """:class:`streamlit.App`'s lifespan: :func:`warm_up` before serving, nothing at the end."""
-    await asyncio.to_thread(warm_up)
+    """:class:`streamlit.App`'s lifespan: :func:`warm_up` before serving; at the end, the workers closed."""
+    try:
+        await asyncio.to_thread(warm_up)
+    except Exception:  # noqa: BLE001 - the server still starts: each page says what it cannot do
+        _LOG.exception("The warm-up failed")
     yield
+    from rnn_demo.ui import resources
+
+    await asyncio.to_thread(resources.worker_pool().close)
 
 
 def warm_up() -> None:
