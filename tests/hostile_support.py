@@ -295,13 +295,17 @@ def train_after_a_killed_worker(page, server: Server, begin: Begin = nothing) ->
     return told
 
 
-def busiest_worker(server: Server) -> int:
-    """The worker process that used the most CPU over one second (the one training): the
-    workers are the children of the server's fork server, the one child of the server that runs
-    ``multiprocessing.forkserver``."""
+def forked_workers(server: Server) -> list[int]:
+    """The server's worker processes: the children of its fork server, the one child of the
+    server that runs ``multiprocessing.forkserver``."""
     fork_server = next(pid for pid in server.worker_pids()
                        if _stat(pid)[1] == str(server.pid) and "multiprocessing.forkserver" in _command(pid))
-    workers = process_tree(fork_server)[1:]
+    return process_tree(fork_server)[1:]
+
+
+def busiest_worker(server: Server) -> int:
+    """The worker process that used the most CPU over one second (the one training)."""
+    workers = forked_workers(server)
     before = {pid: _cpu_ticks(pid) for pid in workers}
     time.sleep(1.0)  # a CPU share is a rate: it needs an interval
     return max(workers, key=lambda pid: _cpu_ticks(pid) - before[pid])

@@ -6,17 +6,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnn_demo.ui.navigation import PAGES
-from tests.harness import ARTIFACTS, Server, maps_library, no_exceptions, page_url, wait_until_idle
+from tests.harness import (
+    ARTIFACTS,
+    Server,
+    maps_library,
+    no_exceptions,
+    page_url,
+    visitor_page,
+    wait_until_idle,
+)
+from tests.hostile_support import forked_workers
+
+VIEWPORT = {"width": 1280, "height": 720}
 
 
 def _extension_modules(pid: int) -> set[str]:
     """The compiled libraries (``.so``) process ``pid`` has mapped: what its imports have loaded."""
     return {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines()
             if ".so" in line.rsplit("/", 1)[-1]}
-
-
-def _parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _threads(pid: int) -> int:
@@ -31,20 +38,13 @@ def test_a_server_that_answers_has_done_the_first_visits_work(browser):
         log = fresh.log_path.read_text()
         assert "Warmed up in" in log and "The workers did not start" not in log
         assert maps_library(fresh.pid, "pandas/_libs") and maps_library(fresh.pid, "pyarrow")
-        fork_server = next(pid for pid in fresh.worker_pids()
-                           if b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes())
-        workers = [pid for pid in fresh.worker_pids() if _parent(pid) == fork_server]
-        assert any(_threads(pid) > 2 and maps_library(pid, "tensorflow") for pid in workers)
+        assert any(_threads(pid) > 2 and maps_library(pid, "tensorflow") for pid in forked_workers(fresh))
         loaded = _extension_modules(fresh.pid)
         for page_info in PAGES:  # each page's first visit, by a new visitor
-            context = browser.new_context()
-            try:
-                tab = context.new_page()
+            with visitor_page(browser, VIEWPORT) as tab:
                 tab.goto(page_url(fresh.base, page_info.name))
                 wait_until_idle(tab, ready=page_info.name)
                 no_exceptions(tab)
-            finally:
-                context.close()
         assert _extension_modules(fresh.pid) - loaded == set()  # no first visit had to import one
         assert not maps_library(fresh.pid, "tensorflow")
         assert not fresh.tracebacks()
