@@ -2,7 +2,8 @@
 
 Two roles, one file. ``streamlit run`` first imports it as the module ``app``:
 ``app`` is then the server (:class:`streamlit.App`), which warms up before it
-answers anything (:mod:`rnn_demo.ui.startup`). Each session's script run executes
+answers anything (:mod:`rnn_demo.ui.startup`) and lets browsers keep the chart
+library (:class:`rnn_demo.ui.charts.CacheChartLibrary`). Each session's script run executes
 it as ``__main__``: the frame, page config and navigation, in
 :func:`rnn_demo.ui.navigation.run_app` (the registry of pages, ``PAGES``, is
 there too). Each page is a short layout script in ``pages/`` that starts with
@@ -20,7 +21,9 @@ if __name__ == "__main__":
     run_app()
 elif __name__ == "app":
     import streamlit as st
+    from starlette.middleware import Middleware
 
+    from rnn_demo.ui.charts import CacheChartLibrary
     from rnn_demo.ui.startup import lifespan
 
-    app = st.App("app.py", lifespan=lifespan)
+    app = st.App("app.py", lifespan=lifespan, middleware=[Middleware(CacheChartLibrary)])

@@ -47,7 +47,7 @@ TIMEOUT_MS = 120_000
 MAX_BYTES = 200_000
 # Every visible chart has drawn, and no script run is going on.
 SETTLED_JS = """() => !document.querySelector("[data-testid='stStatusWidget'], [data-stale='true']")
-    && Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
+    && Array.from(document.querySelectorAll(".rnn-chart"))
         .filter(chart => chart.offsetParent !== null)
         .every(chart => chart.querySelector(".js-plotly-plot .main-svg"))"""
 

@@ -10,6 +10,7 @@ the script once more, which is what the live fragment's last poll does.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 from pathlib import Path
@@ -22,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 from rnn_demo.app.limits import HostLimits
 from rnn_demo.app.links import QUERY_FIELDS, config_from_query, config_to_query
 from rnn_demo.ui import resources
+from rnn_demo.ui.charts import CHART_COMPONENT
 from rnn_demo.ui.navigation import PAGE, PAGES
 from tests.harness import HEADINGS, wait_for
 
@@ -67,8 +69,15 @@ def array(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def charts_on(at: AppTest) -> list[dict]:
+    """Each chart the run showed, as the browser receives it: ``{"alt": text, "figure": Plotly
+    JSON}`` (rnn_demo.ui.charts)."""
+    return [json.loads(element.proto.bytes) for element in at.get("bidi_component")
+            if element.proto.component_name == CHART_COMPONENT]
+
+
 def figures_on(at: AppTest) -> list:
-    return [plotly.io.from_json(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return [plotly.io.from_json(json.dumps(chart["figure"])) for chart in charts_on(at)]
 
 
 def trace_named(figures, name: str):

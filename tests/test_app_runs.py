@@ -13,7 +13,7 @@ from rnn_demo.app.links import PUBLIC_URL_VARIABLE
 from rnn_demo.store import new_key, owner_from_key
 from rnn_demo.ui.navigation import PAGE
 from rnn_demo.ui.visitor import OWNER_STATE
-from tests.test_app import APP, metric
+from tests.test_app import APP, charts_on, metric
 from tests.test_store import SHIPPED, shipped_run
 
 
@@ -77,7 +77,7 @@ def test_a_link_opens_the_run_read_only_for_anyone(store):
     assert "Shared with you by its link" in texts(at)
     assert not [item for item in at.button if item.key and item.key.startswith(("rename-", "delete-"))]
     assert at.get("download_button")
-    assert at.get("plotly_chart")  # its curve
+    assert charts_on(at)  # its curve
 
 
 @pytest.mark.parametrize("run_id", ["a" * 22, "not an id", "<b>x</b>", "x" * 500])
@@ -127,7 +127,7 @@ def test_two_runs_ticked_are_compared(store):
     at = open_page("runs", owner)
     for run_id in ids:
         at.checkbox(key=f"compare-{run_id}").check().run()
-    assert len(at.get("plotly_chart")) == 1
+    assert len(charts_on(at)) == 1
 
 
 @pytest.mark.parametrize("page", ["draw", "inside"])

@@ -54,7 +54,7 @@ def server():
 DRAWN_JS = """() => {
     if (document.querySelector("[data-testid='stStatusWidget'], [data-testid='stSkeleton']")) return false;
     const visible = element => element.offsetParent !== null;
-    const charts = Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']")).filter(visible);
+    const charts = Array.from(document.querySelectorAll(".rnn-chart")).filter(visible);
     if (charts.some(chart => !chart.querySelector(".js-plotly-plot .main-svg"))) return false;
     const images = Array.from(document.querySelectorAll("[data-testid='stMain'] img")).filter(visible);
     return images.every(image => image.complete && image.naturalWidth > 0);
@@ -118,7 +118,7 @@ def test_a_short_training_shows_its_results(server, page):
     # going: wait for its last parts (an LSTM of 100 iterations misreads some digits).
     page.locator("[data-testid='stMain'] img").first.wait_for(timeout=RESULT_TIMEOUT_MS)
     wait_until_idle(page, ready="train")
-    assert page.locator("[data-testid='stPlotlyChart']").count() >= 2  # the curve, the confusion matrix
+    assert page.locator(".rnn-chart").count() >= 2  # the curve, the confusion matrix
     assert page.locator("[data-testid='stMain'] img").count() > 0  # misclassified digits
     no_exceptions(page)
     screenshot(page, "train")
@@ -229,7 +229,7 @@ def test_training_streams_a_growing_curve_and_stop_works(server, page):
     assert "Stopped on request after" in page.locator(status_selector("stopped")).inner_text()
     assert page.get_by_role("button", name="Stop").count() == 0
     no_exceptions(page)
-    page.locator("[data-testid='stPlotlyChart']").first.wait_for()
+    page.locator(".rnn-chart").first.wait_for()
     screenshot(page, "train-stopped")
 
 

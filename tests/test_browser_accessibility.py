@@ -35,9 +35,9 @@ VIEWPORTS = {
 WCAG_21_AA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FAILING_IMPACTS = ("serious", "critical")
 PAGE_TIMEOUT_MS = 120_000
-# [charts, those without a text alternative] (Streamlit's ``alt``: ``role="figure"``, ``aria-label``).
+# [charts, those without a text alternative] (rnn_demo.ui.charts: ``role="figure"``, ``aria-label``).
 CHART_NAMES_JS = """() => {
-    const charts = Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"));
+    const charts = Array.from(document.querySelectorAll(".rnn-chart"));
     const named = chart => chart.getAttribute("role") === "figure" && (chart.getAttribute("aria-label") || "").trim();
     return [charts.length, charts.filter(chart => !named(chart)).length];
 }"""

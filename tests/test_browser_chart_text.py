@@ -61,7 +61,7 @@ CHART_TEXTS_JS = """() => {
         return "other";
     };
     const boxOf = r => ({left: r.left, top: r.top, right: r.right, bottom: r.bottom});
-    return Array.from(document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot"))
+    return Array.from(document.querySelectorAll(".rnn-chart .js-plotly-plot"))
         .filter(plot => plot.offsetParent !== null)
         .map((plot, index) => {
             const chart = plot.getBoundingClientRect();
@@ -86,7 +86,7 @@ CHART_TEXTS_JS = """() => {
                 texts.push({id, text: content, kind, font: parseFloat(getComputedStyle(text).fontSize),
                             box: boxOf(r), area});
             });
-            return {index, title: plot.closest("[data-testid='stPlotlyChart']").getAttribute("aria-label") || "",
+            return {index, title: plot.closest(".rnn-chart").getAttribute("aria-label") || "",
                     box: boxOf(chart), texts};
         });
 }"""

@@ -65,7 +65,7 @@ def shot(page, selector: str, name: str, *, moving: bool = False) -> None:
     element = page.locator(selector).first
     element.scroll_into_view_if_needed()
     page.wait_for_function(
-        """selector => Array.from(document.querySelectorAll(selector + " [data-testid='stPlotlyChart']"))
+        """selector => Array.from(document.querySelectorAll(selector + " .rnn-chart"))
             .every(chart => chart.querySelector(".js-plotly-plot .main-svg"))""",
         arg=selector, timeout=60_000,
     )

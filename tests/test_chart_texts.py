@@ -1,5 +1,5 @@
 """The charts' text alternatives: what each says (pure, rnn_demo.views.chart_texts), and that
-every chart the app shows carries one (AppTest: Streamlit's ``alt``, the chart's accessible name)."""
+every chart the app shows carries one (AppTest: the text each chart is sent with, its accessible name)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rnn_demo.ui.charts import ALT_CHARACTERS
 from rnn_demo.ui.inside import SECTIONS
 from rnn_demo.ui.navigation import PAGE
 from rnn_demo.views import chart_texts
+from tests.test_app import charts_on
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 NAMES = [str(digit) for digit in range(10)]
@@ -89,7 +90,7 @@ def _alts(page: str, state: dict | None = None, **query: str) -> list[str]:
     if state:
         at.run()
     assert not at.exception, [error.value for error in at.exception]
-    return [chart.proto.alt for chart in at.get("plotly_chart")]
+    return [chart["alt"] for chart in charts_on(at)]
 
 
 def test_every_chart_of_look_inside_and_of_a_lesson_step_has_its_text():

@@ -1,0 +1,69 @@
+"""The app's chart component (rnn_demo.ui.charts) in Chromium: it draws with the small plotly.js
+bundle and never makes the browser load Streamlit's full one, browsers keep that bundle, and a
+chart follows its column's width."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnn_demo.ui.charts import PLOTLY_FILE, YEAR_S
+from tests.harness import (
+    ARTIFACTS,
+    CHARTS_DRAWN_JS,
+    Server,
+    no_exceptions,
+    page_url,
+    wait_until_idle,
+)
+
+pytestmark = pytest.mark.browser
+
+VIEWPORT = {"width": 1400, "height": 1000}
+# The bytes each loaded resource named ``name`` came over the network with (0: from the cache).
+TRANSFERRED_JS = """name => performance.getEntriesByType("resource")
+    .filter(entry => entry.name.endsWith("/" + name)).map(entry => entry.transferSize)"""
+# The readout chart's drawn width and its frame's, in px.
+WIDTHS_JS = """() => {
+    const frame = document.querySelector(".st-key-readout .rnn-chart");
+    return [frame.querySelector(".main-svg").getBoundingClientRect().width, frame.getBoundingClientRect().width];
+}"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    with Server(log_path=ARTIFACTS / "streamlit-charts.log") as running:
+        yield running
+
+
+def test_charts_draw_with_the_cartesian_bundle_which_browsers_keep(server, page):
+    responses = []
+    page.on("response", lambda response: responses.append(response))
+    page.goto(page_url(server.base, "inside"))
+    wait_until_idle(page, ready="inside")
+    page.wait_for_function(CHARTS_DRAWN_JS)
+    no_exceptions(page)
+    assert page.locator(".rnn-chart .main-svg").count() >= 2  # the readout, the open view's chart
+    assert not [response.url for response in responses if "/static/js/PlotlyChart." in response.url]
+    library = [response for response in responses if response.url.endswith("/" + PLOTLY_FILE)]
+    assert len(library) == 1
+    headers = library[0].all_headers()
+    assert headers["cache-control"] == f"public, max-age={YEAR_S}, immutable"
+    assert headers.get("content-encoding") == "gzip"
+    assert page.evaluate(TRANSFERRED_JS, PLOTLY_FILE)[0] > 100_000
+
+    page.reload()  # a later load of the app: the library comes from the browser's cache
+    wait_until_idle(page, ready="inside")
+    page.wait_for_function(CHARTS_DRAWN_JS)
+    assert page.evaluate(TRANSFERRED_JS, PLOTLY_FILE) == [0]
+
+
+def test_a_chart_follows_its_columns_width(server, page):
+    page.goto(page_url(server.base, "inside"))
+    wait_until_idle(page, ready="inside")
+    page.wait_for_function(CHARTS_DRAWN_JS)
+    drawn, frame = page.evaluate(WIDTHS_JS)
+    assert abs(drawn - frame) <= 2, (drawn, frame)
+    page.set_viewport_size({"width": 1000, "height": 1000})
+    page.wait_for_function(f"() => {{ const [drawn, frame] = ({WIDTHS_JS})(); "
+                           f"return frame < {frame} - 50 && Math.abs(drawn - frame) <= 2; }}")
+    no_exceptions(page)
