@@ -1,11 +1,16 @@
-"""The app's chart component (rnn_demo.ui.charts) in Chromium: it draws with the small plotly.js
-bundle and never makes the browser load Streamlit's full one, browsers keep that bundle, and a
-chart follows its column's width."""
+"""The app's chart component (rnn_demo.ui.charts): its plotly.js bundle is the version the
+installed plotly.py writes figures for; in Chromium it draws with that bundle and never makes the
+browser load Streamlit's full one, browsers keep the bundle, and a chart follows its column's width."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import plotly.offline
 import pytest
 
+from rnn_demo.ui import charts
 from rnn_demo.ui.charts import PLOTLY_FILE, YEAR_S
 from tests.harness import (
     ARTIFACTS,
@@ -15,8 +20,6 @@ from tests.harness import (
     page_url,
     wait_until_idle,
 )
-
-pytestmark = pytest.mark.browser
 
 VIEWPORT = {"width": 1400, "height": 1000}
 # The bytes each loaded resource named ``name`` came over the network with (0: from the cache).
@@ -29,12 +32,22 @@ WIDTHS_JS = """() => {
 }"""
 
 
+def test_the_bundle_is_the_plotly_js_that_plotly_py_writes_for():
+    bundle = Path(charts.__file__).parent / "chart_frontend" / PLOTLY_FILE
+    with bundle.open() as start:
+        header = start.read(200)
+    written = re.search(r"plotly\.js \(cartesian - minified\) v(\d+\.\d+\.\d+)", header).group(1)
+    assert PLOTLY_FILE == f"plotly-cartesian-{written}.min.js"
+    assert written.split(".")[0] == plotly.offline.get_plotlyjs_version().split(".")[0]
+
+
 @pytest.fixture(scope="module")
 def server():
     with Server(log_path=ARTIFACTS / "streamlit-charts.log") as running:
         yield running
 
 
+@pytest.mark.browser
 def test_charts_draw_with_the_cartesian_bundle_which_browsers_keep(server, page):
     responses = []
     page.on("response", lambda response: responses.append(response))
@@ -57,6 +70,7 @@ def test_charts_draw_with_the_cartesian_bundle_which_browsers_keep(server, page)
     assert page.evaluate(TRANSFERRED_JS, PLOTLY_FILE) == [0]
 
 
+@pytest.mark.browser
 def test_a_chart_follows_its_columns_width(server, page):
     page.goto(page_url(server.base, "inside"))
     wait_until_idle(page, ready="inside")
