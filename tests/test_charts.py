@@ -11,7 +11,8 @@ import plotly.offline
 import pytest
 
 from rnn_demo.ui import charts
-from rnn_demo.ui.charts import PLOTLY_FILE, YEAR_S
+from rnn_demo.ui.charts import CHART_COMPONENT, PLOTLY_FILE, YEAR_S, chart_payload
+from rnn_demo.views import figures
 from tests.harness import (
     ARTIFACTS,
     CHARTS_DRAWN_JS,
@@ -29,6 +30,34 @@ TRANSFERRED_JS = """name => performance.getEntriesByType("resource")
 WIDTHS_JS = """() => {
     const frame = document.querySelector(".st-key-readout .rnn-chart");
     return [frame.querySelector(".main-svg").getBoundingClientRect().width, frame.getBoundingClientRect().width];
+}"""
+
+# The component's own code, called as Streamlit calls it, faster than Plotly draws: each chart
+# is given a second figure and then unmounted while it is still drawing, then one chart is
+# given two figures at once. Returns the x range's end that last chart shows.
+RACE_JS = """async ([url, firstBytes, secondBytes]) => {
+    const { default: render } = await import(url);
+    const [first, second] = [new Uint8Array(firstBytes), new Uint8Array(secondBytes)];
+    const mounted = () => {
+        const host = document.createElement("div");
+        host.innerHTML = '<div class="rnn-chart" role="figure"></div>';
+        return document.body.appendChild(host);
+    };
+    for (let i = 0; i < 5; i++) {
+        const host = mounted();
+        const unmount = render({parentElement: host, data: first});
+        render({parentElement: host, data: second});
+        unmount();
+        host.remove();
+    }
+    const host = mounted();
+    render({parentElement: host, data: first});
+    render({parentElement: host, data: second});
+    const plot = host.querySelector(".js-plotly-plot");
+    await new Promise(resolve => { const wait = () => plot._fullLayout && !plot._transitioning
+        && plot.layout.xaxis.range[1] === 200 ? resolve() : setTimeout(wait, 50); wait(); });
+    await new Promise(resolve => setTimeout(resolve, 1000));  // any error of the unmounted ones
+    return plot.layout.xaxis.range[1];
 }"""
 
 
@@ -81,3 +110,17 @@ def test_a_chart_follows_its_columns_width(server, page):
     page.wait_for_function(f"() => {{ const [drawn, frame] = ({WIDTHS_JS})(); "
                            f"return frame < {frame} - 50 && Math.abs(drawn - frame) <= 2; }}")
     no_exceptions(page)
+
+
+@pytest.mark.browser
+def test_a_chart_unmounted_or_given_new_figures_while_drawing_raises_nothing(server, page):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(page_url(server.base, "train"))  # its chart registers the component
+    wait_until_idle(page, ready="train")
+    page.wait_for_function(CHARTS_DRAWN_JS)
+    first, second = (list(chart_payload(figures.training_curves([1.0, 0.5], [1], [0.9], [0.5], iterations=planned), ""))
+                     for planned in (100, 200))
+    url = f"{server.base.rstrip('/')}/_stcore/bidi-components/{CHART_COMPONENT}/index.js"
+    assert page.evaluate(RACE_JS, [url, first, second]) == 200  # the latest figure
+    assert errors == []

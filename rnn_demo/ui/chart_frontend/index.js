@@ -44,19 +44,46 @@ function chartIn(parentElement) {
   const frame = parentElement.querySelector(".rnn-chart");
   const plot = document.createElement("div");
   frame.appendChild(plot);
-  chart = { frame, plot, width: undefined, observer: undefined };
+  chart = { frame, plot, width: undefined, observer: undefined, next: undefined, resize: false, drawing: undefined, gone: false };
   // Redraw when the column changes width (a window resized, the sidebar opened); the first
   // report, the width the chart was just drawn at, is not a change.
   chart.observer = new ResizeObserver(([entry]) => {
     const width = Math.round(entry.contentRect.width);
     if (chart.width !== undefined && width !== chart.width) {
       chart.width = width;
-      if (width > 0) Plotly.Plots.resize(plot);
+      if (width > 0) {
+        chart.resize = true;
+        draw(chart);
+      }
     }
   });
   chart.observer.observe(frame);
   charts.set(parentElement, chart);
   return chart;
+}
+
+// Draws one figure, or one resize, at a time: a plot that is drawn again, resized or purged
+// while Plotly is still drawing it (its automargin redraws run after the call returns) fails
+// inside Plotly. A figure that comes meanwhile waits, and only the latest one waiting is drawn.
+function draw(chart) {
+  chart.drawing ??= drawWaiting(chart).finally(() => {
+    chart.drawing = undefined;
+  });
+}
+
+async function drawWaiting(chart) {
+  while (!chart.gone && (chart.next || chart.resize)) {
+    const next = chart.next;
+    const resize = chart.resize;
+    chart.next = undefined;
+    chart.resize = false;
+    try {
+      if (next) await Plotly.react(chart.plot, next);
+      if (resize) await Plotly.Plots.resize(chart.plot);
+    } catch (error) {
+      console.error("The chart could not be drawn", error);
+    }
+  }
 }
 
 export default function ({ parentElement, data }) {
@@ -66,10 +93,12 @@ export default function ({ parentElement, data }) {
   const layout = themed(figure.layout ?? {});
   if (layout.height) chart.frame.style.minHeight = `${layout.height}px`;
   chart.width = Math.round(chart.frame.getBoundingClientRect().width);
-  Plotly.react(chart.plot, { data: figure.data ?? [], layout, frames: figure.frames ?? [], config: CONFIG });
+  chart.next = { data: figure.data ?? [], layout, frames: figure.frames ?? [], config: CONFIG };
+  draw(chart);
   return () => {
+    chart.gone = true;
     chart.observer.disconnect();
-    Plotly.purge(chart.plot);
     charts.delete(parentElement);
+    Promise.resolve(chart.drawing).then(() => Plotly.purge(chart.plot));
   };
 }
