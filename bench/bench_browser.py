@@ -9,8 +9,8 @@ point and → results (the chapter's LSTM, 100 iterations); last iteration → r
 (where the app marks when its last iteration was heard); the CPU seconds of the
 web process and of Chromium during the training; and every page's goto → ready marker,
 first visit after a server start (a new browser context each) and later visits, a page being ready
-once its marker is there, its script run is over and every visible chart has drawn (Streamlit's
-Plotly code alone holds a new visitor's main thread ~0.75 s). Each figure is read when the page's
+once its marker is there, its script run is over and every visible chart has drawn (plotly.js's
+first run alone holds a new visitor's main thread 0.3–0.9 s, docs/performance.md). Each figure is read when the page's
 DOM changes (:func:`wait_for_dom`). It also times this tree's server part of a stroke
 in-process (:func:`server_part_ms`: the canvas's PNG → the answer). See docs/performance.md.
 

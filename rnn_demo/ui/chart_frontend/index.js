@@ -21,7 +21,7 @@ const THEME = {
   yaxis: { gridcolor: GRID, zerolinecolor: GRID, title: { standoff: 24 }, ticklabelposition: "outside" },
   legend: { bordercolor: "transparent", title: { side: "top" }, valign: "top" },
 };
-const charts = new WeakMap(); // the component's element -> {frame, plot, width, observer}
+const charts = new WeakMap(); // the component's element -> its chart (chartIn)
 
 function merged(base, over) {
   const out = { ...base };
@@ -46,15 +46,14 @@ function chartIn(parentElement) {
   frame.appendChild(plot);
   chart = { frame, plot, width: undefined, observer: undefined, next: undefined, resize: false, drawing: undefined, gone: false };
   // Redraw when the column changes width (a window resized, the sidebar opened); the first
-  // report, the width the chart was just drawn at, is not a change.
+  // report is the width the chart is first drawn at, not a change.
   chart.observer = new ResizeObserver(([entry]) => {
     const width = Math.round(entry.contentRect.width);
-    if (chart.width !== undefined && width !== chart.width) {
-      chart.width = width;
-      if (width > 0) {
-        chart.resize = true;
-        draw(chart);
-      }
+    const changed = chart.width !== undefined && width !== chart.width;
+    chart.width = width;
+    if (changed && width > 0) {
+      chart.resize = true;
+      draw(chart);
     }
   });
   chart.observer.observe(frame);
@@ -92,7 +91,6 @@ export default function ({ parentElement, data }) {
   chart.frame.setAttribute("aria-label", alt);
   const layout = themed(figure.layout ?? {});
   if (layout.height) chart.frame.style.minHeight = `${layout.height}px`;
-  chart.width = Math.round(chart.frame.getBoundingClientRect().width);
   chart.next = { data: figure.data ?? [], layout, frames: figure.frames ?? [], config: CONFIG };
   draw(chart);
   return () => {
